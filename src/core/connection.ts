@@ -1,0 +1,75 @@
+/**
+ * How one connection reaches and reads its directory (BEHAVIOR §1, R1–R3, R20, R43, R55, R57).
+ * Stored as JSON in connections.settings; the bind password is stored apart, encrypted (R42),
+ * and is never part of this object.
+ */
+import type { DeletionDelayDays, SyncOptions } from './model.ts';
+
+export type ProfileName = 'active-directory' | 'openldap';
+export type Security = 'ldaps' | 'starttls' | 'plain';
+
+export interface ServerSpec {
+  host: string;
+  port: number;
+  security: Security;
+}
+
+/**
+ * Roster fields a profile maps, each to one directory attribute name (R1). An override
+ * replaces the profile's attribute for that field on one connection.
+ */
+export type MappedField =
+  | 'primary'
+  | 'aliases'
+  | 'givenName'
+  | 'surname'
+  | 'displayName'
+  | 'homePhone'
+  | 'mobile'
+  | 'company'
+  | 'department'
+  | 'notes'
+  | 'anchor'
+  | 'kerberosName'
+  | 'accountName'
+  | 'members'
+  | 'groupName'
+  | 'contactName';
+
+export interface ConnectionSettings {
+  profile: ProfileName;
+  servers: ServerSpec[];
+  /** PEM file of the CA that signed the servers' certificates; null = system store (R43). */
+  caFile: string | null;
+  /** R43: a simple bind over plain LDAP needs this explicit opt-in. */
+  allowPlainBind: boolean;
+  bindDn: string;
+  baseDn: string;
+  /** R2: RFC 4515 filter AND-ed with the profile's object filter; validated before saving. */
+  customFilter: string | null;
+  attributeOverrides: Partial<Record<MappedField, string>>;
+  /** D3: object class that marks public folders (AD: publicFolder; OpenLDAP: none unless set). */
+  publicFolderClass: string | null;
+  /** AD NTLM names: NetBIOS domain; null = discover from the directory. */
+  netbiosDomain: string | null;
+  options: SyncOptions;
+  deletionDelayDays: DeletionDelayDays;
+  pageSize: number;
+  /** R57 */
+  connectTimeoutMs: number;
+  operationTimeoutMs: number;
+}
+
+export const DEFAULT_CONNECTION_SETTINGS: Omit<ConnectionSettings, 'profile' | 'servers' | 'bindDn' | 'baseDn'> = {
+  caFile: null,
+  allowPlainBind: false,
+  customFilter: null,
+  attributeOverrides: {},
+  publicFolderClass: null,
+  netbiosDomain: null,
+  options: { syncDisabledUsers: false, syncPublicFolders: false, readContacts: false },
+  deletionDelayDays: 7,
+  pageSize: 1000,
+  connectTimeoutMs: 10_000,
+  operationTimeoutMs: 60_000,
+};
