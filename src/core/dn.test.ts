@@ -1,0 +1,29 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { normalizeDn } from './dn.ts';
+
+test('D7 normalizeDn: case and spaces around separators do not matter', () => {
+  const cases: [string, string][] = [
+    ['CN=John Doe,OU=Users,DC=Example,DC=Com', 'cn=john doe,ou=users,dc=example,dc=com'],
+    ['cn = John Doe , ou=Users , dc=example,dc=com', 'cn=john doe,ou=users,dc=example,dc=com'],
+    ['  uid=a;ou=b  ', 'uid=a,ou=b'],
+    ['cn=a + uid=b,dc=x', 'cn=a+uid=b,dc=x'],
+  ];
+  for (const [input, expected] of cases) assert.equal(normalizeDn(input), expected, input);
+});
+
+test('D7 normalizeDn: escapes and quoted values are kept', () => {
+  assert.equal(normalizeDn('CN=Doe\\, John,DC=X'), 'cn=doe\\, john,dc=x');
+  assert.equal(normalizeDn('cn=trailing\\ ,dc=x'), 'cn=trailing\\ ,dc=x');
+  assert.equal(normalizeDn('cn=Doe\\2C John,dc=x'), 'cn=doe\\2c john,dc=x');
+  assert.equal(normalizeDn('cn=a\\=b , dc=x'), 'cn=a\\=b,dc=x');
+  assert.equal(normalizeDn('cn="Doe, John" ,dc=x'), 'cn="doe, john",dc=x');
+});
+
+test('D7 normalizeDn is idempotent and keeps inner spaces', () => {
+  for (const dn of ['CN=John  Doe , OU=A B,DC=x', 'cn=a\\ ,dc=x', 'cn="x , y",dc=z', 'cn=a+sn=b']) {
+    const once = normalizeDn(dn);
+    assert.equal(normalizeDn(once), once, dn);
+  }
+  assert.equal(normalizeDn('CN=John  Doe'), 'cn=john  doe');
+});
