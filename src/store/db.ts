@@ -1,0 +1,91 @@
+/**
+ * Opens the store: SQLite (embedded, `node:sqlite`) or PostgreSQL (`pg`), both through Kysely
+ * with the same schema and the same queries, and migrates it to the latest schema.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { RosterError } from '../core/errors.ts';
+import { migrateToLatest } from './migrate.ts';
+import type { Database } from './schema.ts';
+import { createSqliteDialect } from './sqlite-dialect.ts';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/** An open, migrated store. Close it (or `await using`) to release the file or the pool. */
+export interface Store extends AsyncDisposable {
+  db: Kysely<Database>;
+  dialect: Dialect;
+  close(): Promise<void>;
+}
+
+/** Which dialect a store URL names, or a RosterError('config') for anything else. */
+export function dialectOf(url: string): Dialect {
+  if (url.startsWith('sqlite:')) return 'sqlite';
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return 'postgres';
+  throw new RosterError('config', 'store URL must start with sqlite:, postgres:// or postgresql://', {
+    details: { scheme: url.split(':')[0] ?? '' },
+  });
+}
+
+/**
+ * Opens a SQLite file. Durability choice: WAL with synchronous=NORMAL survives a process crash
+ * (a SIGKILL mid-transaction loses nothing committed, and nothing uncommitted leaks), but the
+ * last commits may be lost on power loss or an OS crash; the directory re-sync repairs that.
+ */
+function openSqlite(url: string): Kysely<Database> {
+  const rest = url.slice('sqlite:'.length);
+  const path = rest === ':memory:' ? ':memory:' : rest.startsWith('//') ? rest.slice(2) : rest;
+  if (path === '') throw new RosterError('config', 'sqlite: URL needs a file path or :memory:');
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const file = new DatabaseSync(path);
+  try {
+    file.exec('PRAGMA busy_timeout = 5000');
+    file.exec('PRAGMA journal_mode = WAL');
+    file.exec('PRAGMA synchronous = NORMAL');
+    file.exec('PRAGMA foreign_keys = ON');
+  } catch (e) {
+    file.close();
+    throw e;
+  }
+  return new Kysely<Database>({ dialect: createSqliteDialect(file) });
+}
+
+const INT8_OID = 20;
+
+function openPostgres(url: string): Kysely<Database> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 10,
+    // BIGINT and COUNT(*) come back as numbers, as on SQLite (values stay far below 2^53).
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
+    },
+  });
+  // An idle client losing its server must not crash the process; the next query reports it.
+  pool.on('error', () => {});
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+/**
+ * Opens and migrates the store named by `url`: `sqlite:/abs/path/roster.db`, `sqlite::memory:`,
+ * `postgres://…` or `postgresql://…`. Creates a missing SQLite data directory.
+ * Never logs the URL (it may hold a password).
+ */
+export async function openStore(target: { url: string }): Promise<Store> {
+  const dialect = dialectOf(target.url);
+  const db = dialect === 'sqlite' ? openSqlite(target.url) : openPostgres(target.url);
+  try {
+    await migrateToLatest(db as Kysely<unknown>, dialect);
+  } catch (e) {
+    await db.destroy().catch(() => {});
+    if (e instanceof RosterError) throw e;
+    throw new RosterError('internal', `cannot open the ${dialect} store`, { cause: e });
+  }
+  let closed: Promise<void> | undefined;
+  const close = (): Promise<void> => (closed ??= db.destroy());
+  return { db, dialect, close, [Symbol.asyncDispose]: close };
+}
