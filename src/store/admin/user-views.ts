@@ -1,0 +1,142 @@
+/**
+ * The D11 view of users, built in bulk (a handful of queries per page, never one per user), and
+ * the bulk deletion every removal path shares (R21 purge, R22 delete, R23 manual delete).
+ */
+import type { UserDetails } from '../../core/model.ts';
+import type { Executor } from './audit.ts';
+
+/** D11 machine view of a user: addresses in punycode, anchor lower-case. */
+export interface UserView {
+  id: string;
+  kind: string;
+  /** Primary address. */
+  address: string;
+  /** Sorted. */
+  aliases: string[];
+  source: string;
+  state: string;
+  access: boolean;
+  /** Name of the anchoring connection, or null. */
+  connection: string | null;
+  anchor: string | null;
+  dn: string | null;
+  flagReason: string | null;
+  flaggedAt: string | null;
+  deleteAfter: string | null;
+  ruleCount: number;
+  /** Addresses of the archives linked to this user, sorted. */
+  archives: string[];
+  details: UserDetails;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Ids per `IN (…)` list: well under SQLite's and PostgreSQL's bind limits. */
+export const ID_BATCH = 1000;
+
+export function chunks<T>(items: readonly T[], size = ID_BATCH): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** Views of the given users, in the order of `ids` (unknown ids are left out). */
+export async function loadUserViews(ex: Executor, ids: readonly string[]): Promise<UserView[]> {
+  const out: UserView[] = [];
+  for (const batch of chunks([...new Set(ids)])) {
+    const users = await ex
+      .selectFrom('users')
+      .leftJoin('connections', 'connections.id', 'users.connection_id')
+      .selectAll('users')
+      .select('connections.name as connection_name')
+      .where('users.id', 'in', batch)
+      .execute();
+    const addresses = await ex
+      .selectFrom('addresses')
+      .select(['user_id', 'address', 'role'])
+      .where('user_id', 'in', batch)
+      .orderBy('address')
+      .execute();
+    const rules = await ex
+      .selectFrom('rules')
+      .select((eb) => ['user_id', eb.fn.countAll().as('n')])
+      .where('user_id', 'in', batch)
+      .groupBy('user_id')
+      .execute();
+    const archives = await ex
+      .selectFrom('archives')
+      .select(['user_id', 'address'])
+      .where('user_id', 'in', batch)
+      .orderBy('address')
+      .execute();
+    const primary = new Map<string, string>();
+    const aliases = new Map<string, string[]>();
+    for (const a of addresses) {
+      if (a.user_id === null) continue;
+      if (a.role === 'primary') primary.set(a.user_id, a.address);
+      else aliases.set(a.user_id, [...(aliases.get(a.user_id) ?? []), a.address]);
+    }
+    const ruleCount = new Map(rules.map((r) => [r.user_id, Number(r.n)]));
+    const archiveOf = new Map<string, string[]>();
+    for (const a of archives) {
+      if (a.user_id !== null) archiveOf.set(a.user_id, [...(archiveOf.get(a.user_id) ?? []), a.address]);
+    }
+    const byId = new Map(
+      users.map((u): [string, UserView] => [
+        u.id,
+        {
+          id: u.id,
+          kind: u.kind,
+          address: primary.get(u.id) ?? '',
+          aliases: aliases.get(u.id) ?? [],
+          source: u.source,
+          state: u.state,
+          access: Number(u.access_enabled) === 1,
+          connection: u.connection_name ?? null,
+          anchor: u.anchor === null ? null : u.anchor.toLowerCase(),
+          dn: u.dn,
+          flagReason: u.flag_reason,
+          flaggedAt: u.flagged_at,
+          deleteAfter: u.delete_after,
+          ruleCount: ruleCount.get(u.id) ?? 0,
+          archives: archiveOf.get(u.id) ?? [],
+          details: {
+            givenName: u.given_name,
+            surname: u.surname,
+            displayName: u.display_name,
+            homePhone: u.home_phone,
+            mobile: u.mobile,
+            company: u.company,
+            department: u.department,
+            notes: u.notes,
+          },
+          createdAt: u.created_at,
+          updatedAt: u.updated_at,
+        },
+      ]),
+    );
+    for (const id of batch) {
+      const v = byId.get(id);
+      if (v !== undefined) out.push(v);
+    }
+  }
+  return out;
+}
+
+/**
+ * Deletes users in bulk inside the caller's transaction: archives unlinked (kept, R21), rules,
+ * additions of their addresses and address rows deleted, then the users. Explicit statements
+ * rather than relying on FK actions alone, so the result is the same on every dialect.
+ */
+export async function deleteUsersById(ex: Executor, ids: readonly string[]): Promise<void> {
+  for (const batch of chunks([...new Set(ids)])) {
+    await ex.updateTable('archives').set({ user_id: null }).where('user_id', 'in', batch).execute();
+    await ex.deleteFrom('rules').where('user_id', 'in', batch).execute();
+    await ex
+      .deleteFrom('additions')
+      .where('address', 'in', (eb) => eb.selectFrom('addresses').select('address').where('user_id', 'in', batch))
+      .execute();
+    await ex.deleteFrom('addresses').where('user_id', 'in', batch).execute();
+    await ex.deleteFrom('users').where('id', 'in', batch).execute();
+  }
+}
