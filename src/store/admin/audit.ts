@@ -3,13 +3,11 @@
  * object, before and after. Admin actions write their audit rows with the SAME executor (the
  * transaction) as the change, so a change without its audit row cannot be committed.
  *
- * Also home of the small plumbing every admin module shares: the action context and the
- * by-name lookups of tenants and connections the CLI needs (kept here, private to the admin
- * modules, so they do not depend on the order in which the tenants helper lands).
+ * Also home of the small plumbing the admin modules share: the action context, the executor
+ * type and the recognition of UNIQUE violations on both dialects.
  */
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
-import { RosterError } from '../../core/errors.ts';
 
 /** Who acts and when (D1: `cli:<os user>`; D5: `now` is the lifecycle clock, an ISO string). */
 export interface AdminContext {
@@ -87,57 +85,10 @@ export async function listAudit(
   }));
 }
 
-export interface TenantRef {
-  id: string;
-  name: string;
-}
-
-/**
- * Finds a tenant by name (`acme`) or by `provider/name` when two providers use one name.
- * Throws 'not_found' or, for an ambiguous bare name, 'bad_input' asking for the provider.
- */
-export async function findTenant(db: Executor, name: string): Promise<TenantRef> {
-  const slash = name.indexOf('/');
-  let q = db
-    .selectFrom('tenants')
-    .innerJoin('providers', 'providers.id', 'tenants.provider_id')
-    .select(['tenants.id as id', 'tenants.name as name', 'providers.name as provider']);
-  if (slash >= 0) {
-    q = q.where('providers.name', '=', name.slice(0, slash)).where('tenants.name', '=', name.slice(slash + 1));
-  } else {
-    q = q.where('tenants.name', '=', name);
-  }
-  const rows = await q.limit(2).execute();
-  const [first, second] = rows;
-  if (first === undefined) throw new RosterError('not_found', `no tenant named ${name}`);
-  if (second !== undefined) {
-    throw new RosterError('bad_input', `tenant name ${name} is used by several providers: write provider/${name}`);
-  }
-  return { id: first.id, name: first.name };
-}
-
 /** The tenant's name for messages; the id itself when the tenant is gone. */
 export async function tenantName(db: Executor, tenantId: string): Promise<string> {
   const row = await db.selectFrom('tenants').select('name').where('id', '=', tenantId).executeTakeFirst();
   return row?.name ?? tenantId;
-}
-
-export interface ConnectionRef {
-  id: string;
-  name: string;
-  tenantId: string;
-}
-
-/** Finds a connection of a tenant by name; 'not_found' names both. */
-export async function findConnection(db: Executor, tenant: TenantRef, name: string): Promise<ConnectionRef> {
-  const row = await db
-    .selectFrom('connections')
-    .select(['id', 'name', 'tenant_id'])
-    .where('tenant_id', '=', tenant.id)
-    .where('name', '=', name)
-    .executeTakeFirst();
-  if (row === undefined) throw new RosterError('not_found', `no connection named ${name} in tenant ${tenant.name}`);
-  return { id: row.id, name: row.name, tenantId: row.tenant_id };
 }
 
 /** True when the error is a UNIQUE violation on either dialect (a race lost after our own check). */
