@@ -1,0 +1,110 @@
+/**
+ * applyPlan's writers for the per-connection directory snapshot (D7, R60): groups with their
+ * own address, memberships by anchor, contacts with their addresses. They are a cache of the
+ * directory, so they get no per-object audit rows; the run.apply row counts them.
+ */
+import type { Insertable } from 'kysely';
+import type { PlanOp } from '../core/model.ts';
+import type { ApplyRun } from './apply-run.ts';
+import { chunk, updateFromValues } from './batch.ts';
+import { newId } from './ids.ts';
+import type { ContactTable, GroupTable } from './schema.ts';
+
+type Op<K extends PlanOp['op']> = Extract<PlanOp, { op: K }>;
+
+/** remove_group: the group row (its address row cascades) and the memberships it lists. */
+export async function applyGroupRemovals(run: ApplyRun, ops: Op<'remove_group'>[]): Promise<void> {
+  await run.inBatches(ops, async (batch) => {
+    for (const part of chunk(batch, 1)) {
+      await run.trx.deleteFrom('groups').where('id', 'in', part.map((o) => o.groupId)).execute();
+      await run.trx
+        .deleteFrom('memberships')
+        .where('connection_id', '=', run.plan.connectionId)
+        .where('group_anchor', 'in', part.map((o) => o.anchor))
+        .execute();
+    }
+  });
+}
+
+/** remove_contact: the contact row (its addresses cascade). */
+export async function applyContactRemovals(run: ApplyRun, ops: Op<'remove_contact'>[]): Promise<void> {
+  await run.inBatches(ops, async (batch) => {
+    for (const part of chunk(batch, 1)) await run.trx.deleteFrom('contacts').where('id', 'in', part.map((o) => o.contactId)).execute();
+  });
+}
+
+/**
+ * upsert_group: inserts new groups (groupId null), updates dn/name of known ones, and replaces
+ * their address row. Old address rows of every upserted group are deleted before any insert,
+ * so two groups may exchange addresses within one plan.
+ */
+export async function applyGroups(run: ApplyRun, ops: Op<'upsert_group'>[]): Promise<void> {
+  const { now, tenantId } = run.ctx;
+  const known = ops.flatMap((o) => (o.groupId === null ? [] : [o.groupId]));
+  for (const part of chunk(known, 1)) {
+    await run.trx.deleteFrom('addresses').where('role', '=', 'group').where('group_id', 'in', part).execute();
+  }
+  await run.inBatches(ops, async (batch) => {
+    const ids = batch.map((o) => o.groupId ?? newId());
+    const fresh: Insertable<GroupTable>[] = [];
+    const changed: string[][] = [];
+    batch.forEach((o, i) => {
+      if (o.groupId === null) {
+        fresh.push({ id: ids[i]!, tenant_id: tenantId, connection_id: run.plan.connectionId, anchor: o.anchor, dn: o.dn, name: o.name, created_at: now, updated_at: now });
+      } else {
+        changed.push([o.groupId, o.dn, o.name]);
+      }
+    });
+    for (const part of chunk(fresh, 8)) await run.trx.insertInto('groups').values(part).execute();
+    if (changed.length > 0) await updateFromValues(run.trx, 'groups', 'id', ['dn', 'name'], changed, { updated_at: now });
+    const addresses = batch.flatMap((o, i) =>
+      o.address === null ? [] : [{ address: o.address, tenant_id: tenantId, role: 'group', user_id: null, group_id: ids[i]! }],
+    );
+    for (const part of chunk(addresses, 5)) await run.trx.insertInto('addresses').values(part).execute();
+  });
+}
+
+/** set_members: removes, then adds (idempotent: an existing membership is kept as is). */
+export async function applyMembers(run: ApplyRun, ops: Op<'set_members'>[]): Promise<void> {
+  const connectionId = run.plan.connectionId;
+  await run.inBatches(ops, async (batch) => {
+    const removed = batch.flatMap((o) => o.remove.map((m) => [o.groupAnchor, m] as const));
+    for (const part of chunk(removed, 2)) {
+      await run.trx
+        .deleteFrom('memberships')
+        .where('connection_id', '=', connectionId)
+        .where(({ eb, refTuple, tuple }) => eb(refTuple('group_anchor', 'member_anchor'), 'in', part.map(([g, m]) => tuple(g, m))))
+        .execute();
+    }
+    const added = batch.flatMap((o) => o.add.map((m) => ({ connection_id: connectionId, group_anchor: o.groupAnchor, member_anchor: m })));
+    for (const part of chunk(added, 3)) {
+      await run.trx.insertInto('memberships').values(part).onConflict((oc) => oc.doNothing()).execute();
+    }
+  });
+}
+
+/** upsert_contact: inserts or updates the contact and replaces its address list (R60). */
+export async function applyContacts(run: ApplyRun, ops: Op<'upsert_contact'>[]): Promise<void> {
+  const { now, tenantId } = run.ctx;
+  await run.inBatches(ops, async (batch) => {
+    const ids = batch.map((o) => o.contactId ?? newId());
+    const fresh: Insertable<ContactTable>[] = [];
+    const changed: string[][] = [];
+    batch.forEach((o, i) => {
+      if (o.contactId === null) {
+        fresh.push({ id: ids[i]!, tenant_id: tenantId, connection_id: run.plan.connectionId, anchor: o.anchor, dn: o.dn, name: o.name, created_at: now, updated_at: now });
+      } else {
+        changed.push([o.contactId, o.dn, o.name]);
+      }
+    });
+    for (const part of chunk(fresh, 8)) await run.trx.insertInto('contacts').values(part).execute();
+    if (changed.length > 0) {
+      await updateFromValues(run.trx, 'contacts', 'id', ['dn', 'name'], changed, { updated_at: now });
+      for (const part of chunk(changed, 1)) {
+        await run.trx.deleteFrom('contact_addresses').where('contact_id', 'in', part.map((c) => c[0]!)).execute();
+      }
+    }
+    const addresses = batch.flatMap((o, i) => [...new Set(o.addresses)].map((address) => ({ contact_id: ids[i]!, address })));
+    for (const part of chunk(addresses, 2)) await run.trx.insertInto('contact_addresses').values(part).execute();
+  });
+}

@@ -1,0 +1,162 @@
+/**
+ * Loads what the planner needs from the store for one run of one connection (StoreState).
+ * A fixed handful of queries, whatever the size: users, addresses, groups, group addresses,
+ * memberships, contacts, contact addresses, archives. Sorting happens here, in JavaScript, so
+ * the order does not depend on a database collation.
+ */
+import type { Kysely } from 'kysely';
+import { RosterError } from '../core/errors.ts';
+import type {
+  Address,
+  FlagReason,
+  ForeignAddress,
+  StoreArchive,
+  StoreContact,
+  StoreGroup,
+  StoreState,
+  StoreUser,
+  UserKind,
+  UserSource,
+  UserState,
+} from '../core/model.ts';
+import type { Database } from './schema.ts';
+
+const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+function groupInto<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [value]);
+  else list.push(value);
+}
+
+/**
+ * The store as one run of `connectionId` sees it: every user of the tenant (any source, any
+ * connection) with its primary and sorted aliases; this connection's groups (sorted member
+ * anchors) and contacts (sorted addresses); group addresses of the tenant's other connections
+ * (foreignAddresses); the tenant's archives. Users sorted by id; groups and contacts by anchor;
+ * archives and foreign addresses by address. All queries read one snapshot (one transaction,
+ * REPEATABLE READ on PostgreSQL; SQLite's read transaction is a snapshot in WAL mode).
+ * Throws RosterError('internal') if a user has no primary address row (a broken invariant).
+ */
+export async function loadStoreState(db: Kysely<Database>, tenantId: string, connectionId: string): Promise<StoreState> {
+  const rows = await db
+    .transaction()
+    .setIsolationLevel('repeatable read')
+    .execute((trx) => readRows(trx, tenantId, connectionId));
+  return buildState(rows, connectionId);
+}
+
+function readRows(db: Kysely<Database>, tenantId: string, connectionId: string) {
+  return Promise.all([
+      db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId).execute(),
+      db
+        .selectFrom('addresses')
+        .select(['address', 'role', 'user_id'])
+        .where('tenant_id', '=', tenantId)
+        .where('role', 'in', ['primary', 'alias'])
+        .execute(),
+      db.selectFrom('groups').select(['id', 'anchor', 'dn', 'name']).where('connection_id', '=', connectionId).execute(),
+      db
+        .selectFrom('addresses as a')
+        .innerJoin('groups as g', 'g.id', 'a.group_id')
+        .select(['a.address', 'a.group_id', 'g.connection_id'])
+        .where('a.tenant_id', '=', tenantId)
+        .where('a.role', '=', 'group')
+        .execute(),
+      db.selectFrom('memberships').select(['group_anchor', 'member_anchor']).where('connection_id', '=', connectionId).execute(),
+      db.selectFrom('contacts').select(['id', 'anchor', 'dn', 'name']).where('connection_id', '=', connectionId).execute(),
+      db
+        .selectFrom('contact_addresses as ca')
+        .innerJoin('contacts as c', 'c.id', 'ca.contact_id')
+        .select(['ca.contact_id', 'ca.address'])
+        .where('c.connection_id', '=', connectionId)
+        .execute(),
+    db.selectFrom('archives').select(['id', 'address', 'user_id']).where('tenant_id', '=', tenantId).execute(),
+  ]);
+}
+
+function buildState(rows: Awaited<ReturnType<typeof readRows>>, connectionId: string): StoreState {
+  const [userRows, addressRows, groupRows, groupAddressRows, memberRows, contactRows, contactAddressRows, archiveRows] = rows;
+
+  const primaries = new Map<string, Address>();
+  const aliases = new Map<string, Address[]>();
+  for (const a of addressRows) {
+    if (a.user_id === null) continue;
+    if (a.role === 'primary') primaries.set(a.user_id, a.address as Address);
+    else groupInto(aliases, a.user_id, a.address as Address);
+  }
+
+  const users: StoreUser[] = userRows.map((u) => {
+    const primary = primaries.get(u.id);
+    if (primary === undefined) {
+      throw new RosterError('internal', 'a user of the store has no primary address', { details: { userId: u.id } });
+    }
+    return {
+      id: u.id,
+      kind: u.kind as UserKind,
+      source: u.source as UserSource,
+      state: u.state as UserState,
+      accessEnabled: u.access_enabled === 1,
+      primary,
+      aliases: (aliases.get(u.id) ?? []).sort(byString),
+      details: {
+        givenName: u.given_name,
+        surname: u.surname,
+        displayName: u.display_name,
+        homePhone: u.home_phone,
+        mobile: u.mobile,
+        company: u.company,
+        department: u.department,
+        notes: u.notes,
+      },
+      kerberosName: u.kerberos_name,
+      ntlmName: u.ntlm_name,
+      connectionId: u.connection_id,
+      anchor: u.anchor,
+      dn: u.dn,
+      flagReason: u.flag_reason as FlagReason | null,
+      flaggedAt: u.flagged_at,
+      deleteAfter: u.delete_after,
+    };
+  });
+  users.sort((a, b) => byString(a.id, b.id));
+
+  const groupAddress = new Map<string, Address>();
+  const foreignAddresses: ForeignAddress[] = [];
+  for (const a of groupAddressRows) {
+    if (a.connection_id === connectionId) {
+      if (a.group_id !== null) groupAddress.set(a.group_id, a.address as Address);
+    } else {
+      foreignAddresses.push({ address: a.address as Address, ownerKind: 'group', connectionId: a.connection_id });
+    }
+  }
+  foreignAddresses.sort((a, b) => byString(a.address, b.address));
+
+  const members = new Map<string, string[]>();
+  for (const m of memberRows) groupInto(members, m.group_anchor, m.member_anchor);
+  const groups: StoreGroup[] = groupRows.map((g) => ({
+    id: g.id,
+    anchor: g.anchor,
+    dn: g.dn,
+    name: g.name,
+    address: groupAddress.get(g.id) ?? null,
+    memberAnchors: (members.get(g.anchor) ?? []).sort(byString),
+  }));
+  groups.sort((a, b) => byString(a.anchor, b.anchor));
+
+  const contactAddresses = new Map<string, Address[]>();
+  for (const c of contactAddressRows) groupInto(contactAddresses, c.contact_id, c.address as Address);
+  const contacts: StoreContact[] = contactRows.map((c) => ({
+    id: c.id,
+    anchor: c.anchor,
+    dn: c.dn,
+    name: c.name,
+    addresses: (contactAddresses.get(c.id) ?? []).sort(byString),
+  }));
+  contacts.sort((a, b) => byString(a.anchor, b.anchor));
+
+  const archives: StoreArchive[] = archiveRows.map((a) => ({ id: a.id, address: a.address as Address, userId: a.user_id }));
+  archives.sort((a, b) => byString(a.address, b.address));
+
+  return { users, groups, contacts, foreignAddresses, archives };
+}
