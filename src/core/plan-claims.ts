@@ -1,0 +1,104 @@
+/**
+ * R13 address claims of one read. Every address is held by at most one object; a run settles
+ * who gets each address claimed by its candidates:
+ * - held by a user that is not an active candidate of this run (unmatched, flagged, deactivated,
+ *   another connection's), by a foreign object, or by a group of this connection still in the
+ *   read → taken;
+ * - held by an active candidate's user → that user keeps it if its entry still claims it, else it
+ *   is released in this run (so addresses can move, and swap, between entries);
+ * - free or released, several claimants → the entry whose primary sorts first (then anchor).
+ * A candidate that loses its primary is skipped 'address_taken'; its user (if any) then keeps every
+ * address it holds, which can take addresses from others: the pass repeats until stable (the set
+ * of skipped candidates only grows, so it ends; in practice after one or two rounds).
+ */
+import type { Address, StoreUser } from './model.ts';
+import { type Candidate, type IssueList, cmp } from './plan-context.ts';
+
+export interface ClaimContext {
+  /** Address → id of the store user that holds it (primary or alias). */
+  ownerOf: ReadonlyMap<Address, string>;
+  /** Addresses that users may not take: foreign objects and groups of this connection kept by the read. */
+  blocked: ReadonlySet<Address>;
+}
+
+export interface ClaimResult {
+  /** Candidates (directory or supplemental) that keep their primary; aliases filled. */
+  settled: Candidate[];
+  /** Candidates that lost their primary (R6 address_taken). */
+  lost: Candidate[];
+}
+
+type Loss = { c: Candidate; address: Address; code: 'address_taken' | 'address_claimed_by_other_entry' };
+
+function rank(a: Candidate, b: Candidate): number {
+  return cmp(a.entry.primary ?? '', b.entry.primary ?? '') || cmp(a.entry.anchor, b.entry.anchor);
+}
+
+/** One round over the given active candidates. */
+function round(active: readonly Candidate[], ctx: ClaimContext): { won: Map<Candidate, Address[]>; losses: Loss[] } {
+  const byUser = new Map<string, Candidate>();
+  for (const c of active) if (c.user !== null) byUser.set(c.user.id, c);
+  const claimants = new Map<Address, Candidate[]>();
+  const claim = (a: Address, c: Candidate): void => {
+    const list = claimants.get(a);
+    if (list === undefined) claimants.set(a, [c]);
+    else list.push(c);
+  };
+  for (const c of active) {
+    claim(c.primaryClaim, c);
+    for (const a of c.aliasClaims) claim(a, c);
+  }
+  const winnerOf = new Map<Address, Candidate | null>();
+  const losses: Loss[] = [];
+  for (const [address, list] of claimants) {
+    let winner: Candidate | null = null;
+    const ownerId = ctx.ownerOf.get(address);
+    if (ownerId !== undefined) {
+      const holder = byUser.get(ownerId);
+      if (holder !== undefined) {
+        winner = list.includes(holder) ? holder : list.reduce((w, c) => (rank(c, w) < 0 ? c : w));
+      }
+    } else if (!ctx.blocked.has(address)) {
+      winner = list.reduce((w, c) => (rank(c, w) < 0 ? c : w));
+    }
+    winnerOf.set(address, winner);
+    for (const c of list) {
+      if (c === winner) continue;
+      losses.push({ c, address, code: winner === null ? 'address_taken' : 'address_claimed_by_other_entry' });
+    }
+  }
+  const won = new Map<Candidate, Address[]>();
+  for (const c of active) won.set(c, c.aliasClaims.filter((a) => winnerOf.get(a) === c));
+  return { won, losses };
+}
+
+/**
+ * Settles the claims of `candidates` (frozen ones are ignored: their user keeps what it holds).
+ * Reports alias losses as issues on the final round only.
+ */
+export function settleClaims(candidates: readonly Candidate[], ctx: ClaimContext, issues: IssueList): ClaimResult {
+  let active = candidates.filter((c) => c.mode !== 'frozen');
+  const lost: Candidate[] = [];
+  for (;;) {
+    const { won, losses } = round(active, ctx);
+    const losers = new Set<Candidate>();
+    for (const l of losses) if (l.address === l.c.primaryClaim) losers.add(l.c);
+    if (losers.size === 0) {
+      for (const c of active) c.aliases = won.get(c) ?? [];
+      for (const l of losses) issues.add(l.c.entry.anchor, l.c.entry.dn, { code: l.code, value: l.address });
+      return { settled: active, lost: lost.sort(rank) };
+    }
+    lost.push(...losers);
+    active = active.filter((c) => !losers.has(c));
+  }
+}
+
+/** Address → holding user id, for every store user. */
+export function indexOwners(users: readonly StoreUser[]): Map<Address, string> {
+  const owners = new Map<Address, string>();
+  for (const u of users) {
+    owners.set(u.primary, u.id);
+    for (const a of u.aliases) owners.set(a, u.id);
+  }
+  return owners;
+}

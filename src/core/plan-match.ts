@@ -1,0 +1,126 @@
+/**
+ * R11/D6 matching of eligible entries to store users, and each candidate's address claims (R13, R14).
+ */
+import { domainOf } from './address.ts';
+import type { Address, DirUser, RunSettings, StoreUser } from './model.ts';
+import { type Candidate, type EntryMode, type IssueList, cmp } from './plan-context.ts';
+
+/** Indexes of the tenant's users, built once per run. */
+export interface UserIndex {
+  /** This connection's users by anchor. */
+  byAnchor: Map<string, StoreUser>;
+  byPrimary: Map<Address, StoreUser>;
+  byAlias: Map<Address, StoreUser>;
+  byId: Map<string, StoreUser>;
+}
+
+export function indexUsers(users: readonly StoreUser[], connectionId: string): UserIndex {
+  const idx: UserIndex = { byAnchor: new Map(), byPrimary: new Map(), byAlias: new Map(), byId: new Map() };
+  for (const u of users) {
+    idx.byId.set(u.id, u);
+    if (u.connectionId === connectionId && u.anchor !== null) idx.byAnchor.set(u.anchor, u);
+    idx.byPrimary.set(u.primary, u);
+    for (const a of u.aliases) idx.byAlias.set(a, u);
+  }
+  return idx;
+}
+
+/**
+ * D6: an address match may pick only a user with no anchor, or one anchored to this connection
+ * whose anchor is absent from this read. A user anchored to ANOTHER connection is never matched:
+ * its address is simply taken. (R51 connection priorities, which may move an address between
+ * connections, arrive in a later issue and will change this function.) Entra users belong to
+ * another directory service (R80) and are not matched either.
+ */
+function addressMatchable(u: StoreUser, connectionId: string, readAnchors: ReadonlySet<string>): boolean {
+  if (u.source === 'entra') return false;
+  if (u.connectionId !== null && u.connectionId !== connectionId) return false;
+  return u.anchor === null || (u.connectionId === connectionId && !readAnchors.has(u.anchor));
+}
+
+/**
+ * R11: matches entries (sorted by anchor) by anchor first, then — in entry order by (primary,
+ * anchor) — by primary, then by alias. Each store user is matched at most once.
+ */
+export function matchEntries(
+  entries: readonly DirUser[],
+  idx: UserIndex,
+  connectionId: string,
+  readAnchors: ReadonlySet<string>,
+): Map<DirUser, { user: StoreUser; by: 'anchor' | 'primary' | 'alias' }> {
+  const result = new Map<DirUser, { user: StoreUser; by: 'anchor' | 'primary' | 'alias' }>();
+  const taken = new Set<string>();
+  const rest: DirUser[] = [];
+  for (const e of entries) {
+    const u = idx.byAnchor.get(e.anchor);
+    if (u !== undefined && !taken.has(u.id)) {
+      result.set(e, { user: u, by: 'anchor' });
+      taken.add(u.id);
+    } else rest.push(e);
+  }
+  rest.sort((a, b) => cmp(a.primary ?? '', b.primary ?? '') || cmp(a.anchor, b.anchor));
+  for (const by of ['primary', 'alias'] as const) {
+    const map = by === 'primary' ? idx.byPrimary : idx.byAlias;
+    for (const e of rest) {
+      if (e.primary === null || result.has(e)) continue;
+      const u = map.get(e.primary);
+      if (u === undefined || taken.has(u.id) || !addressMatchable(u, connectionId, readAnchors)) continue;
+      result.set(e, { user: u, by });
+      taken.add(u.id);
+    }
+  }
+  return result;
+}
+
+function modeOf(user: StoreUser | null): EntryMode {
+  if (user === null) return 'directory';
+  if (user.state === 'deactivated') return 'frozen';
+  return user.source === 'manual' || user.source === 'smtp' ? 'supplemental' : 'directory';
+}
+
+/**
+ * Builds a candidate with its claims. Qualifying (R13): alias domain managed AND the user's primary
+ * domain managed; excepted aliases (R30) never claimed ('alias_excepted'); non-qualifying ones
+ * reported ('alias_unmanaged_domain'). Supplemental users (R14) also claim the entry's primary when
+ * it is not theirs (D6: an alias match never changes their primary) and keep all current aliases.
+ */
+export function buildCandidate(
+  entry: DirUser,
+  match: { user: StoreUser; by: 'anchor' | 'primary' | 'alias' } | undefined,
+  managed: ReadonlySet<string>,
+  exceptedAliases: ReadonlySet<string>,
+  issues: IssueList,
+): Candidate {
+  const user = match?.user ?? null;
+  const mode = modeOf(user);
+  const entryPrimary = entry.primary as Address; // eligible entries have one
+  const c: Candidate = {
+    entry,
+    user,
+    matchedBy: match?.by ?? null,
+    mode,
+    primaryClaim: mode === 'directory' ? entryPrimary : (user as StoreUser).primary,
+    aliasClaims: [],
+    aliases: [],
+  };
+  if (mode === 'frozen') return c;
+  const wanted = mode === 'supplemental' ? [entryPrimary, ...entry.aliases] : entry.aliases;
+  const primaryManaged = managed.has(domainOf(c.primaryClaim));
+  const claims = new Set<Address>(mode === 'supplemental' ? (user as StoreUser).aliases : []);
+  for (const a of wanted) {
+    if (a === c.primaryClaim || claims.has(a)) continue;
+    if (!primaryManaged || !managed.has(domainOf(a))) {
+      issues.add(entry.anchor, entry.dn, {
+        code: 'alias_unmanaged_domain',
+        value: a,
+        ...(primaryManaged ? {} : { detail: 'primary domain not managed' }),
+      });
+    } else if (exceptedAliases.has(a)) {
+      issues.add(entry.anchor, entry.dn, { code: 'alias_excepted', value: a });
+    } else {
+      claims.add(a);
+    }
+  }
+  c.aliasClaims = [...claims].sort(cmp);
+  return c;
+}
