@@ -89,7 +89,7 @@ export async function runSync(store: Store, o: RunSyncOptions): Promise<RunRecor
   const run = await claimRun(db, { ...o, connectionName: conn.name });
   let serverUsed: string | null = null;
   try {
-    const password = conn.bind_secret === null ? '' : decryptSecret(conn.bind_secret, o.secretKey);
+    const password = conn.bind_secret === null ? null : decryptSecret(conn.bind_secret, o.secretKey);
     const runSettings = await loadRunSettings(db, { id: conn.id, tenantId: o.tenantId, name: conn.name, priority: conn.priority, settings });
     o.onProgress?.({ phase: 'read', entries: 0 });
     const read = await readDirectory(settings, password, {
