@@ -38,12 +38,15 @@ export function createSqliteDialect(db: DatabaseSync): SqliteDialect {
       return {
         // A statement returns rows iff it has result columns (SELECT, … RETURNING).
         reader: st.columns().length > 0,
-        all: (p) => st.all(...args(p)),
+        // node:sqlite rows have a null prototype; plain objects behave like pg's rows (deepEqual, toString).
+        all: (p) => st.all(...args(p)).map((r) => ({ ...r })),
         run: (p) => {
           const r = st.run(...args(p));
           return { changes: r.changes, lastInsertRowid: r.lastInsertRowid };
         },
-        iterate: (p) => st.iterate(...args(p)) as IterableIterator<unknown>,
+        iterate: function* (p) {
+          for (const r of st.iterate(...args(p))) yield { ...(r as object) };
+        },
       };
     },
   };
