@@ -5,7 +5,7 @@
  * Read-only: nothing here is audited.
  */
 import { RosterError } from '../../core/errors.ts';
-import type { Plan, RunCounts } from '../../core/model.ts';
+import type { RunCounts } from '../../core/model.ts';
 import type { Database } from '../schema.ts';
 import type { Executor } from './audit.ts';
 
@@ -77,19 +77,24 @@ function toSummary(r: Database['runs']): RunSummary {
   };
 }
 
-/** A whole stored plan is summarized by op kind; a stored summary is passed through. */
+/**
+ * A whole stored plan (held and dry runs) is summarized by op kind; the summary a succeeded run
+ * stores (`{ summary: true, ops: { kind: n }, flagCount, syncedUserCount }`) is passed through.
+ */
 export function summarizePlan(stored: unknown): PlanSummary | null {
   if (stored === null || typeof stored !== 'object') return null;
-  const p = stored as Partial<Plan> & { opCounts?: Record<string, number>; summary?: Record<string, number> };
-  let ops: Record<string, number> = {};
+  const p = stored as { ops?: unknown; flagCount?: unknown; syncedUserCount?: unknown };
+  const ops: Record<string, number> = {};
   if (Array.isArray(p.ops)) {
-    for (const op of p.ops) ops[op.op] = (ops[op.op] ?? 0) + 1;
-  } else if (p.opCounts !== undefined) {
-    ops = { ...p.opCounts };
-  } else if (p.summary !== undefined) {
-    ops = { ...p.summary };
+    for (const op of p.ops as { op?: unknown }[]) {
+      const k = typeof op?.op === 'string' ? op.op : 'unknown';
+      ops[k] = (ops[k] ?? 0) + 1;
+    }
+  } else if (typeof p.ops === 'object' && p.ops !== null) {
+    for (const [k, v] of Object.entries(p.ops)) if (typeof v === 'number') ops[k] = v;
   }
-  return { ops, flagCount: p.flagCount ?? null, syncedUserCount: p.syncedUserCount ?? null };
+  const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
+  return { ops, flagCount: num(p.flagCount), syncedUserCount: num(p.syncedUserCount) };
 }
 
 /** Runs of one connection, newest first. */
