@@ -1,0 +1,108 @@
+/**
+ * Streams the entries of one search page by page (RFC 2696 paged results through ldapts'
+ * searchPaginated): memory holds one page. Any failure — a result code other than success, a
+ * timeout, a closed or reset connection — becomes RosterError('read_incomplete') naming the fault,
+ * the entries read so far, the phase and the server (R5). Continuation references are collected,
+ * not followed (R5).
+ */
+import type { Client } from 'ldapts';
+import { RosterError } from '../core/errors.ts';
+import { describeLdapError } from './ldap-errors.ts';
+import { toRawEntry, type RawEntry } from './values.ts';
+
+export interface SearchSpec {
+  base: string;
+  scope: 'base' | 'one' | 'sub';
+  filter: string;
+  attributes: string[];
+  /** Attributes returned as bytes (objectGUID…), matched case-insensitively. */
+  binaryAttrs: string[];
+  pageSize: number;
+}
+
+export interface SearchContext {
+  /** `ldap://host:port`, for messages. */
+  server: string;
+  /** What is being read, for messages: "users", "groups", "the range of member of CN=…". */
+  what: string;
+  signal?: AbortSignal | undefined;
+  /** Continuation references are appended here (deduplicated by the caller). */
+  references: string[];
+  /** Called after each page with the number of entries streamed so far. */
+  onPage?: ((entries: number) => void) | undefined;
+  operationTimeoutMs?: number | undefined;
+}
+
+/**
+ * ldapts matches explicitBufferAttributes against the returned attribute type with a
+ * case-sensitive `includes`; servers may spell a name differently than we asked, so the list
+ * answers case-insensitively.
+ */
+function caseInsensitiveList(names: string[]): string[] {
+  const lc = new Set(names.map((n) => n.toLowerCase()));
+  const list = [...names];
+  Object.defineProperty(list, 'includes', { value: (t: string) => lc.has(String(t).toLowerCase().split(';')[0] ?? '') });
+  return list;
+}
+
+/** The RosterError for a failed read step. */
+export function incompleteError(e: unknown, ctx: SearchContext, entries: number): RosterError {
+  if (e instanceof RosterError) return e;
+  if (ctx.signal?.aborted) {
+    return new RosterError('read_incomplete', `read aborted after ${entries} entries while reading ${ctx.what} from ${ctx.server}`, { cause: e, details: { aborted: true } });
+  }
+  const fault = describeLdapError(e, { operationMs: ctx.operationTimeoutMs });
+  return new RosterError('read_incomplete', `${fault} after ${entries} entries while reading ${ctx.what} from ${ctx.server}`,
+    { cause: e, details: { fault, entries, what: ctx.what, server: ctx.server } });
+}
+
+/** Streams every entry of the search; yields only after a page completed successfully. */
+export async function* streamEntries(client: Client, spec: SearchSpec, ctx: SearchContext): AsyncGenerator<RawEntry> {
+  let count = 0;
+  const pages = client.searchPaginated(spec.base, {
+    scope: spec.scope,
+    filter: spec.filter,
+    attributes: spec.attributes,
+    explicitBufferAttributes: caseInsensitiveList(spec.binaryAttrs),
+    paged: { pageSize: spec.pageSize },
+    derefAliases: 'never',
+    // No sizeLimit: ldapts treats sizeLimitExceeded as success when one is set (a silent partial read).
+  });
+  for (;;) {
+    if (ctx.signal?.aborted) {
+      await pages.return(undefined).catch(() => undefined);
+      throw incompleteError(new Error('aborted'), ctx, count);
+    }
+    let step: IteratorResult<{ searchEntries: unknown[]; searchReferences: string[] }>;
+    try {
+      step = await pages.next();
+    } catch (e) {
+      throw incompleteError(e, ctx, count);
+    }
+    if (step.done) return;
+    for (const r of step.value.searchReferences) ctx.references.push(r);
+    for (const entry of step.value.searchEntries) {
+      count++;
+      yield toRawEntry(entry as { dn: string });
+    }
+    ctx.onPage?.(count);
+  }
+}
+
+/** A single non-paged search (base-scope reads: rootDSE, range steps, one entry by DN). */
+export async function searchOnce(client: Client, spec: Omit<SearchSpec, 'pageSize'>, ctx: SearchContext): Promise<RawEntry[]> {
+  if (ctx.signal?.aborted) throw incompleteError(new Error('aborted'), ctx, 0);
+  try {
+    const r = await client.search(spec.base, {
+      scope: spec.scope,
+      filter: spec.filter,
+      attributes: spec.attributes,
+      explicitBufferAttributes: caseInsensitiveList(spec.binaryAttrs),
+      derefAliases: 'never',
+    });
+    for (const ref of r.searchReferences) ctx.references.push(ref);
+    return r.searchEntries.map((e) => toRawEntry(e));
+  } catch (e) {
+    throw incompleteError(e, ctx, 0);
+  }
+}
