@@ -55,7 +55,8 @@ export function describeLdapError(e: unknown, timeouts?: { connectMs?: number; o
   const code = ldapResultCode(e);
   if (code !== null) {
     const name = RESULT_NAMES[code] ?? `LDAP result ${code}`;
-    const msg = e instanceof Error ? clip(e.message) : '';
+    // ldapts appends " Code: 0x31" to the server's diagnostic text: the code is shown already.
+    const msg = e instanceof Error ? clip(e.message.replace(/\s*Code: 0x[0-9a-f]+\s*$/i, '')) : '';
     return msg && msg.toLowerCase() !== name ? `${name} (${code}: ${msg})` : `${name} (${code})`;
   }
   if (!(e instanceof Error)) return clip(String(e));
