@@ -16,6 +16,10 @@ import { register as registerDomains } from './commands/domains.ts';
 import { register as registerConnections } from './commands/connections.ts';
 import { register as registerSync } from './commands/sync.ts';
 import { register as registerSecrets } from './commands/secrets.ts';
+import { register as registerUsers } from './commands/users.ts';
+import { register as registerRules } from './commands/rules.ts';
+import { register as registerArchives } from './commands/archives.ts';
+import { register as registerConflicts } from './commands/conflicts.ts';
 
 function osUser(): string {
   try {
@@ -59,7 +63,8 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ outputError: (str) => (commanderMessage = str.replace(/^error: /, '').trim()) });
   const ctx = makeContext(program, getConfig, opened);
-  for (const register of [registerProviders, registerTenants, registerDomains, registerConnections, registerSync, registerSecrets]) {
+  for (const register of [registerProviders, registerTenants, registerDomains, registerConnections, registerSync, registerSecrets,
+    registerUsers, registerRules, registerArchives, registerConflicts]) {
     register(program, ctx);
   }
   const json = argv.includes('--json');
