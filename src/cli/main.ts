@@ -20,6 +20,10 @@ import { register as registerUsers } from './commands/users.ts';
 import { register as registerRules } from './commands/rules.ts';
 import { register as registerArchives } from './commands/archives.ts';
 import { register as registerConflicts } from './commands/conflicts.ts';
+import { register as registerExceptions } from './commands/exceptions.ts';
+import { register as registerAdditions } from './commands/additions.ts';
+import { register as registerRuns } from './commands/runs.ts';
+import { register as registerPurge } from './commands/purge.ts';
 
 function osUser(): string {
   try {
@@ -64,7 +68,7 @@ export async function main(argv: string[]): Promise<number> {
     .configureOutput({ outputError: (str) => (commanderMessage = str.replace(/^error: /, '').trim()) });
   const ctx = makeContext(program, getConfig, opened);
   for (const register of [registerProviders, registerTenants, registerDomains, registerConnections, registerSync, registerSecrets,
-    registerUsers, registerRules, registerArchives, registerConflicts]) {
+    registerUsers, registerRules, registerArchives, registerConflicts, registerExceptions, registerAdditions, registerRuns, registerPurge]) {
     register(program, ctx);
   }
   const json = argv.includes('--json');
