@@ -160,6 +160,21 @@ test('R24: a real run is refused while the tenant sync is disabled; a dry run is
   }
 });
 
+test('R41: a run that would flag too many users is held with its plan and applies nothing', async () => {
+  let ldif = '';
+  for (let n = 2; n < 22; n++) ldif += ldifDelete(generateUser(spec, findEligible(n)).dn);
+  await slapd.ldapModify(ldif);
+  const before = await digestStore(store.db);
+  const r = await runSync(store, opts());
+  assert.equal(r.status, 'held');
+  assert.equal(r.errorCode, 'held');
+  assert.equal(r.counts?.flagged, 20);
+  assert.equal(await digestStore(store.db), before);
+  const row = await store.db.selectFrom('runs').select('plan').where('id', '=', r.id).executeTakeFirstOrThrow();
+  const plan = JSON.parse(row.plan ?? '{}') as { ops?: { op: string }[] };
+  assert.equal(plan.ops?.filter((o) => o.op === 'flag_user').length, 20, 'the whole plan is kept for approval');
+});
+
 test('R42: the bind password appears in no table in clear', async () => {
   for (const table of ['connections', 'runs', 'run_items', 'audit'] as const) {
     const rows = await store.db.selectFrom(table).selectAll().execute();
