@@ -35,7 +35,9 @@ export function parseRangeKey(key: string, attr: string): { low: number; high: n
 export function findRangeWindow(e: RawEntry, attr: string): RangeWindow | null {
   for (const [key, values] of e.attrs) {
     const r = parseRangeKey(key, attr);
-    if (r) return { key, ...r, values };
+    // ldapts adds an empty list under every requested name the server did not return: an empty
+    // window that does not end in `*` is that placeholder, not an answer.
+    if (r && (r.high === null || values.length > 0)) return { key, ...r, values };
   }
   return null;
 }
@@ -68,9 +70,6 @@ export async function completeRange(client: Client, dn: string, attr: string, fi
     }
     if (w.low !== low) {
       throw new RosterError('read_incomplete', `range retrieval of ${what} from ${ctx.server}: asked for values from ${low}, got ${w.key}`);
-    }
-    if (w.high !== null && w.values.length === 0) {
-      throw new RosterError('read_incomplete', `range retrieval of ${what} from ${ctx.server}: empty window ${w.key}`);
     }
     values.push(...w.values);
     high = w.high;

@@ -20,6 +20,12 @@ test('R5 range keys parse; anything malformed is not a window', () => {
   assert.equal(rangeRequest('member', 1500, undefined), 'member;range=1500-*');
   const w = findRangeWindow(toRawEntry({ dn: 'CN=g', 'member;range=0-1': ['a', 'b'] }), 'member');
   assert.deepEqual(w, { key: 'member;range=0-1', low: 0, high: 1, values: ['a', 'b'] });
+  // ldapts' placeholder for a requested window the server did not send is no answer …
+  const placeholder = toRawEntry({ dn: 'CN=g', 'member;range=240-*': ['x'], 'member;range=240-279': [] });
+  assert.equal(findRangeWindow(placeholder, 'member')?.key, 'member;range=240-*');
+  assert.equal(findRangeWindow(toRawEntry({ dn: 'CN=g', 'member;range=0-39': [] }), 'member'), null);
+  // … but an empty final window is (AD answers `member;range=1500-*` with no values after exactly 1500).
+  assert.deepEqual(findRangeWindow(toRawEntry({ dn: 'CN=g', 'member;range=1500-*': [] }), 'member')?.values, []);
 });
 
 test('R5 LDAP faults are named precisely', () => {

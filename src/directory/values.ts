@@ -31,7 +31,7 @@ export function toRawEntry(entry: { dn: string; [attr: string]: unknown }): RawE
     for (const one of list) {
       if (typeof one === 'string' || one instanceof Uint8Array) values.push(one);
     }
-    if (values.length === 0) continue;
+    // Empty lists are kept: an empty final range window (`member;range=1500-*`) is an answer.
     const key = name.toLowerCase();
     const prev = attrs.get(key);
     attrs.set(key, prev ? prev.concat(values) : values);
