@@ -13,6 +13,10 @@
  */
 export function normalizeDn(dn: string): string {
   const s = dn.toLowerCase();
+  // Fast path (almost every DN): no escapes, no quotes — spaces around separators can go by regex.
+  if (!s.includes('\\') && !s.includes('"')) {
+    return s.replace(/ *([,;+=]) */g, (_m, sep: string) => (sep === ';' ? ',' : sep)).replace(/^ +| +$/g, '');
+  }
   let out = '';
   // Spaces seen but not yet written: written only if a non-separator follows.
   let pendingSpaces = '';

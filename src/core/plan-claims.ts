@@ -11,12 +11,12 @@
  * address it holds, which can take addresses from others: the pass repeats until stable (the set
  * of skipped candidates only grows, so it ends; in practice after one or two rounds).
  */
-import type { Address, StoreUser } from './model.ts';
+import type { Address } from './model.ts';
 import { type Candidate, type IssueList, cmp } from './plan-context.ts';
 
 export interface ClaimContext {
-  /** Address → id of the store user that holds it (primary or alias). */
-  ownerOf: ReadonlyMap<Address, string>;
+  /** Id of the store user that holds an address (primary or alias), if any. */
+  ownerOf: (address: Address) => string | undefined;
   /** Addresses that users may not take: foreign objects and groups of this connection kept by the read. */
   blocked: ReadonlySet<Address>;
 }
@@ -52,7 +52,7 @@ function round(active: readonly Candidate[], ctx: ClaimContext): { won: Map<Cand
   const losses: Loss[] = [];
   for (const [address, list] of claimants) {
     let winner: Candidate | null = null;
-    const ownerId = ctx.ownerOf.get(address);
+    const ownerId = ctx.ownerOf(address);
     if (ownerId !== undefined) {
       const holder = byUser.get(ownerId);
       if (holder !== undefined) {
@@ -91,14 +91,4 @@ export function settleClaims(candidates: readonly Candidate[], ctx: ClaimContext
     lost.push(...losers);
     active = active.filter((c) => !losers.has(c));
   }
-}
-
-/** Address → holding user id, for every store user. */
-export function indexOwners(users: readonly StoreUser[]): Map<Address, string> {
-  const owners = new Map<Address, string>();
-  for (const u of users) {
-    owners.set(u.primary, u.id);
-    for (const a of u.aliases) owners.set(a, u.id);
-  }
-  return owners;
 }

@@ -78,7 +78,7 @@ export function precheckEntry(
   if (entry.primary === null) {
     if (entry.primaryInvalid) {
       const bad = entry.issues.find((i) => i.code === 'invalid_address');
-      return { reason: 'invalid_address', value: bad?.value ?? null };
+      return { reason: 'invalid_address', value: bad === undefined ? null : bad.value.slice(0, 512) };
     }
     return { reason: 'no_address', value: null };
   }

@@ -46,9 +46,16 @@ export function planSnapshot(input: SnapshotInput, issues: IssueList): { ops: Pl
 
   // Group addresses: the group already holding one keeps it, else the first anchor (R13 analogue).
   const claimants = new Map<Address, string[]>();
+  // A stored group that the read keeps gives up an old address only when its own upsert runs;
+  // another group cannot take that address in the same run (upserts go in anchor order).
+  const readAddress = new Map(groups.map((g) => [g.anchor, g.address]));
+  const heldByKept = new Map<Address, string>();
+  for (const g of store.groups) if (g.address !== null && readAddress.has(g.anchor)) heldByKept.set(g.address, g.anchor);
   for (const g of groups) {
     if (g.address === null) continue;
-    if (input.taken.has(g.address)) {
+    const holder = heldByKept.get(g.address);
+    const heldElsewhere = holder !== undefined && holder !== g.anchor && readAddress.get(holder) !== g.address;
+    if (input.taken.has(g.address) || heldElsewhere) {
       issues.add(g.anchor, g.dn, { code: 'address_taken', value: g.address });
       continue;
     }

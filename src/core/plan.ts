@@ -12,7 +12,7 @@ import type { Address, DirectorySnapshot, Plan, PlanOp, RunCounts, RunSettings, 
 import { type Candidate, IssueList, type SkipMap, cmp } from './plan-context.ts';
 import { computeExcepted, precheckEntry, resolveMembers } from './plan-eligibility.ts';
 import { buildCandidate, indexUsers, matchEntries } from './plan-match.ts';
-import { indexOwners, settleClaims } from './plan-claims.ts';
+import { settleClaims } from './plan-claims.ts';
 import { planCandidate, planFlags } from './plan-users.ts';
 import { keptGroups, planSnapshot } from './plan-snapshot.ts';
 import { sortIssues, sortOps, sortSkipped } from './plan-order.ts';
@@ -52,7 +52,7 @@ export function planRun(snapshot: DirectorySnapshot, store: StoreState, settings
   const kept = new Set(keptGroups(snapshot, excepted).map((g) => g.anchor));
   const blocked = new Set<Address>(store.foreignAddresses.map((f) => f.address));
   for (const g of store.groups) if (g.address !== null && kept.has(g.anchor)) blocked.add(g.address);
-  const { settled, lost } = settleClaims(candidates, { ownerOf: indexOwners(users), blocked }, issues);
+  const { settled, lost } = settleClaims(candidates, { ownerOf: (a) => (idx.byPrimary.get(a) ?? idx.byAlias.get(a))?.id, blocked }, issues);
   for (const c of lost) skips.set(c.entry.anchor, { entry: c.entry, reason: 'address_taken', value: c.primaryClaim });
 
   // 4. User ops.
