@@ -186,3 +186,26 @@ test('R13 two groups claim one address: the group holding it keeps it, else the 
   assert.deepEqual(held.ops, []); // both stored as they should be: nothing to write
   assert.deepEqual(held.issues.map((i) => [i.anchor, i.code]), [['g1', 'address_claimed_by_other_entry']]);
 });
+
+test('R17 after a domain stops being managed: its entries are skipped, its aliases leave ldap users, manual users keep theirs (R14)', () => {
+  const s = settings({ managedDomains: ['example.com'] }); // example.org removed by the admin action
+  const plan = planRun(
+    snapshot({
+      users: [
+        dirUser('a1', 'ann@example.com', { aliases: [addr('ann@example.org')] }),
+        dirUser('b1', 'bob@example.org'),
+        dirUser('m1', 'max@example.com', { aliases: [addr('max@example.org')] }),
+      ],
+    }),
+    store({
+      users: [
+        synced('u1', 'a1', 'ann@example.com', ['ann@example.org']),
+        storeUser('u3', 'max@example.com', { source: 'manual', aliases: [addr('max@example.org')], anchor: 'm1', connectionId: 'conn-1', dn: 'uid=m1,ou=people,dc=example,dc=com', details: details({ displayName: 'm1' }) }),
+      ],
+    }),
+    s,
+    NOW,
+  );
+  assert.deepEqual(plan.ops, [{ op: 'remove_alias', userId: 'u1', address: 'ann@example.org' }]);
+  assert.deepEqual(plan.skipped.map((x) => [x.anchor, x.reason, x.value]), [['b1', 'unmanaged_domain', 'bob@example.org']]);
+});
