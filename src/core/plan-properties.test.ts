@@ -100,16 +100,14 @@ function applyAddresses(plan: Plan, st: StoreState): Map<Address, string> {
   const updates = plan.ops.filter((o) => o.op === 'update_user' && o.set.primary !== undefined);
   for (const op of updates) if (op.op === 'update_user') owner.delete(primaryOf.get(op.userId) as Address);
   for (const op of updates) if (op.op === 'update_user') put(op.set.primary as Address, `user:${op.userId}`);
+  // Like the store: old address rows of every upserted group go before any group insert.
+  for (const op of plan.ops) if (op.op === 'upsert_group') { const a = groupAddr.get(op.anchor); if (a) owner.delete(a); }
   for (const op of plan.ops) {
     if (op.op === 'add_user') {
       put(op.fields.primary, `new:${op.anchor}`);
       for (const a of op.aliases) put(a, `new:${op.anchor}`);
     } else if (op.op === 'add_alias') put(op.address, `user:${op.userId}`);
-    else if (op.op === 'upsert_group') {
-      const old = groupAddr.get(op.anchor);
-      if (old) owner.delete(old);
-      if (op.address !== null) put(op.address, `group:${op.anchor}`);
-    }
+    else if (op.op === 'upsert_group' && op.address !== null) put(op.address, `group:${op.anchor}`);
   }
   return owner;
 }

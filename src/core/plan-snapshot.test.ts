@@ -132,3 +132,14 @@ test('R19 the plan is plain data: it survives a JSON round trip unchanged', () =
   );
   assert.deepEqual(JSON.parse(JSON.stringify(plan)), plan);
 });
+
+test('D7/R13 two groups exchange their addresses in one run (apply clears upserted groups first)', () => {
+  const plan = planRun(
+    snapshot({ groups: [dirGroup('g1', [], { address: addr('b@example.com') }), dirGroup('g2', [], { address: addr('a@example.com') })] }),
+    store({ groups: [storeGroup('G1', 'g1', { address: addr('a@example.com') }), storeGroup('G2', 'g2', { address: addr('b@example.com') })] }),
+    settings(),
+    NOW,
+  );
+  assert.deepEqual(opsOf(plan, 'upsert_group').map((g) => [g.groupId, g.address]), [['G1', 'b@example.com'], ['G2', 'a@example.com']]);
+  assert.deepEqual(plan.issues, []);
+});

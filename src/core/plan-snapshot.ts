@@ -46,16 +46,11 @@ export function planSnapshot(input: SnapshotInput, issues: IssueList): { ops: Pl
 
   // Group addresses: the group already holding one keeps it, else the first anchor (R13 analogue).
   const claimants = new Map<Address, string[]>();
-  // A stored group that the read keeps gives up an old address only when its own upsert runs;
-  // another group cannot take that address in the same run (upserts go in anchor order).
-  const readAddress = new Map(groups.map((g) => [g.anchor, g.address]));
-  const heldByKept = new Map<Address, string>();
-  for (const g of store.groups) if (g.address !== null && readAddress.has(g.anchor)) heldByKept.set(g.address, g.anchor);
+  // Groups may exchange addresses within one run: apply deletes the old address rows of every
+  // upserted group before inserting new ones (and a group that changes its address is upserted).
   for (const g of groups) {
     if (g.address === null) continue;
-    const holder = heldByKept.get(g.address);
-    const heldElsewhere = holder !== undefined && holder !== g.anchor && readAddress.get(holder) !== g.address;
-    if (input.taken.has(g.address) || heldElsewhere) {
+    if (input.taken.has(g.address)) {
       issues.add(g.anchor, g.dn, { code: 'address_taken', value: g.address });
       continue;
     }
