@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { startSlapd } from './slapd.ts';
 import { ldapCount, ldapSearch, ldapSearchEntries, runLdapTool } from './ldap-tools.ts';
@@ -108,4 +108,19 @@ test('stop() leaves no process, no listening port and no directory behind', asyn
   assert.equal(await portOpen(s.ldapsPort), false);
   assert.equal(existsSync(s.dir), false);
   await s.stop(); // idempotent
+});
+
+test('R90 scale: 100k generated users load offline and read back completely with paging', async () => {
+  const gen = generateOpenLdapLdif({ ...spec, users: 100_000, withCycle: false, publicFolders: 0 });
+  const file = `/tmp/roster-slapd-test-100k-${process.pid}.ldif`;
+  await gen.write(file);
+  try {
+    await using s = await startSlapd({ ldifFile: file });
+    const users = await ldapCount({ ...s.reader, url: s.ldapsUrl }, { base: gen.manifest.peopleDn, filter: '(objectClass=inetOrgPerson)' });
+    assert.deepEqual([users.code, users.count], [0, gen.manifest.users]);
+    const locked = await ldapCount(s.reader, { base: s.baseDn, filter: '(pwdAccountLockedTime=000001010000Z)' });
+    assert.equal(locked.count, gen.manifest.disabled);
+  } finally {
+    rmSync(file, { force: true });
+  }
 });

@@ -21,7 +21,7 @@ import { join, resolve } from 'node:path';
 import { ensurePackages } from './debian.ts';
 import { freePort, waitForPort } from './ports.ts';
 import { testPki } from './tls.ts';
-import { ldapModify as toolModify, type LdapTarget } from './ldap-tools.ts';
+import { ldapModify as toolModify, runLdapTool, type LdapTarget } from './ldap-tools.ts';
 import { ldifEntry } from '../fixtures/ldif.ts';
 
 export interface Slapd extends AsyncDisposable {
@@ -98,6 +98,7 @@ TLSCertificateFile ${pki.server.certFile}
 TLSCertificateKeyFile ${pki.server.keyFile}
 sizelimit 500
 timelimit 3600
+tool-threads 2
 
 database mdb
 suffix "${o.suffix}"
@@ -107,7 +108,7 @@ directory ${o.dir}/db
 maxsize 4294967296
 index objectClass eq
 index entryUUID,entryCSN eq
-index uid,mail,cn eq,sub
+index uid,mail,cn eq
 index member eq
 limits dn.exact="${o.reader}" size=${o.size} time=${o.time}
 access to dn.base="" by * read
@@ -199,9 +200,13 @@ export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
     throw e;
   }
 
-  const port = await freePort(host);
-  let ldapsPort = await freePort(host);
-  while (ldapsPort === port) ldapsPort = await freePort(host);
+  let port = 0;
+  let ldapsPort = 0;
+  const pickPorts = async (): Promise<void> => {
+    port = await freePort(host);
+    do ldapsPort = await freePort(host); while (ldapsPort === port);
+  };
+  await pickPorts();
   const pki = testPki();
   let child: ChildProcess | undefined;
   let stderr = '';
@@ -223,6 +228,11 @@ export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
     const exited = once(c, 'exit').then(() => { throw new Error(`slapd exited at start: ${stderr.trim()}`); });
     exited.catch(() => { /* only observed through the race below */ });
     await Promise.race([Promise.all([waitForPort(port, host, 15_000), waitForPort(ldapsPort, host, 15_000)]), exited]);
+    // An open port may belong to a process that took it first: make sure slapd answers there.
+    const probe = await runLdapTool('ldapsearch', { url: `ldap://${host}:${port}` }, ['-LLL', '-s', 'base', '-b', '', '1.1']);
+    if (probe.code !== 0 || c.exitCode !== null) {
+      throw new Error(`slapd not answering on port ${port} (in use?): ${probe.stderr.trim()} ${stderr.trim()}`);
+    }
   };
 
   const halt = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<void> => {
@@ -234,6 +244,21 @@ export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
     await exited;
     clearTimeout(t);
   };
+
+  // Another process may grab a free port between freePort() and slapd's bind: retry on new ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await start();
+      break;
+    } catch (e) {
+      await halt();
+      if (attempt >= 3 || !/bind|in use/i.test(String(e))) {
+        rmSync(dir, { recursive: true, force: true });
+        throw e;
+      }
+      await pickPorts();
+    }
+  }
 
   const admin: LdapTarget = { url: `ldap://${host}:${port}`, bindDn: `cn=admin,${suffix}`, password: ADMIN_PASSWORD, caFile: pki.caFile };
   const reader: LdapTarget = { ...admin, bindDn: readerDn, password: READER_PASSWORD };
@@ -252,11 +277,5 @@ export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
     get pid() { return child?.pid; },
     [Symbol.asyncDispose]: stop,
   };
-  try {
-    await start();
-  } catch (e) {
-    await stop();
-    throw e;
-  }
   return slapd;
 }
