@@ -8,6 +8,7 @@
 import type { Client } from 'ldapts';
 import { RosterError } from '../core/errors.ts';
 import { describeLdapError } from './ldap-errors.ts';
+import { compileFilter } from './filter-compile.ts';
 import { toRawEntry, type RawEntry } from './values.ts';
 
 export interface SearchSpec {
@@ -61,7 +62,7 @@ export async function* streamEntries(client: Client, spec: SearchSpec, ctx: Sear
   let count = 0;
   const pages = client.searchPaginated(spec.base, {
     scope: spec.scope,
-    filter: spec.filter,
+    filter: compileFilter(spec.filter), // exact bytes for escapes (filter-compile.ts)
     attributes: spec.attributes,
     explicitBufferAttributes: caseInsensitiveList(spec.binaryAttrs),
     paged: { pageSize: spec.pageSize },
@@ -95,7 +96,7 @@ export async function searchOnce(client: Client, spec: Omit<SearchSpec, 'pageSiz
   try {
     const r = await client.search(spec.base, {
       scope: spec.scope,
-      filter: spec.filter,
+      filter: compileFilter(spec.filter), // exact bytes for escapes (filter-compile.ts)
       attributes: spec.attributes,
       explicitBufferAttributes: caseInsensitiveList(spec.binaryAttrs),
       derefAliases: 'never',

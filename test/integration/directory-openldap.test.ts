@@ -105,6 +105,12 @@ describe('readDirectory on OpenLDAP', () => {
     assert.deepEqual(r.snapshot.groups.map((g) => g.name), ['group-1']);
   });
 
+  test('R2 escaped UTF-8 in a custom filter reaches the server as the right bytes', async () => {
+    const r = await readDirectory(settingsFor(s, { customFilter: '(sn=M\\c3\\bcller)' }), s.readerPassword);
+    assert.ok(r.snapshot.users.length > 0);
+    assert.ok(r.snapshot.users.every((u) => u.details.surname === 'Müller'));
+  });
+
   test('D8 an excepted group outside the search base is read by anchor; an unknown one fails the read', async () => {
     const anchor = deterministicUuid(spec.seed, 2, 0); // group-1
     const r = await readDirectory(settingsFor(s, { baseDn: m.peopleDn }), s.readerPassword, { exceptedGroupAnchors: [anchor.toUpperCase()] });
