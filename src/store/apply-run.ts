@@ -2,10 +2,15 @@
  * The shared state of one applyPlan call: the transaction, the context, the audit rows waiting
  * to be written, and the progress counter behind `onBatch`.
  */
-import type { Insertable, Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Plan } from '../core/model.ts';
-import { chunk } from './batch.ts';
-import type { AuditTable, Database } from './schema.ts';
+import { bulkInsert, type BulkColumns } from './batch.ts';
+import type { Database } from './schema.ts';
+
+const AUDIT_COLUMNS: BulkColumns = [
+  ['at', 'text'], ['actor', 'text'], ['action', 'text'], ['tenant_id', 'text'], ['object_kind', 'text'], ['object_id', 'text'],
+  ['before', 'text'], ['after', 'text'],
+];
 
 export interface ApplyContext {
   runId: string;
@@ -26,7 +31,7 @@ export class ApplyRun {
   readonly ctx: ApplyContext;
   readonly plan: Plan;
   auditRows = 0;
-  #pending: Insertable<AuditTable>[] = [];
+  #pending: (string | null)[][] = [];
   #done = 0;
 
   constructor(trx: Kysely<Database>, plan: Plan, ctx: ApplyContext) {
@@ -37,16 +42,16 @@ export class ApplyRun {
 
   /** Queues one audit row (R25) at ctx.now by ctx.actor; written at the end of the batch. */
   audit(action: string, objectKind: string, objectId: string, before: unknown, after: unknown): void {
-    this.#pending.push({
-      at: this.ctx.now,
-      actor: this.ctx.actor,
+    this.#pending.push([
+      this.ctx.now,
+      this.ctx.actor,
       action,
-      tenant_id: this.ctx.tenantId,
-      object_kind: objectKind,
-      object_id: objectId,
-      before: before === null ? null : JSON.stringify(before),
-      after: after === null ? null : JSON.stringify(after),
-    });
+      this.ctx.tenantId,
+      objectKind,
+      objectId,
+      before === null ? null : JSON.stringify(before),
+      after === null ? null : JSON.stringify(after),
+    ]);
   }
 
   /** Runs `fn` over `ops` in batches of OPS_PER_BATCH; after each, writes its audit rows and reports progress. */
@@ -63,7 +68,7 @@ export class ApplyRun {
   async flushAudit(): Promise<void> {
     const rows = this.#pending;
     this.#pending = [];
-    for (const part of chunk(rows, 8)) await this.trx.insertInto('audit').values(part).execute();
+    await bulkInsert(this.trx, 'audit', AUDIT_COLUMNS, rows);
     this.auditRows += rows.length;
   }
 }

@@ -3,12 +3,18 @@
  * own address, memberships by anchor, contacts with their addresses. They are a cache of the
  * directory, so they get no per-object audit rows; the run.apply row counts them.
  */
-import type { Insertable } from 'kysely';
 import type { PlanOp } from '../core/model.ts';
 import type { ApplyRun } from './apply-run.ts';
-import { chunk, updateFromValues } from './batch.ts';
+import { bulkInsert, chunk, updateFromValues, type BulkColumns } from './batch.ts';
 import { newId } from './ids.ts';
-import type { ContactTable, GroupTable } from './schema.ts';
+
+const T = 'text' as const;
+const OBJECT_COLUMNS: BulkColumns = [
+  ['id', T], ['tenant_id', T], ['connection_id', T], ['anchor', T], ['dn', T], ['name', T], ['created_at', T], ['updated_at', T],
+];
+const ADDRESS_COLUMNS: BulkColumns = [['address', T], ['tenant_id', T], ['role', T], ['user_id', T], ['group_id', T]];
+const MEMBER_COLUMNS: BulkColumns = [['connection_id', T], ['group_anchor', T], ['member_anchor', T]];
+const CONTACT_ADDRESS_COLUMNS: BulkColumns = [['contact_id', T], ['address', T]];
 
 type Op<K extends PlanOp['op']> = Extract<PlanOp, { op: K }>;
 
@@ -46,21 +52,21 @@ export async function applyGroups(run: ApplyRun, ops: Op<'upsert_group'>[]): Pro
   }
   await run.inBatches(ops, async (batch) => {
     const ids = batch.map((o) => o.groupId ?? newId());
-    const fresh: Insertable<GroupTable>[] = [];
+    const fresh: string[][] = [];
     const changed: string[][] = [];
     batch.forEach((o, i) => {
       if (o.groupId === null) {
-        fresh.push({ id: ids[i]!, tenant_id: tenantId, connection_id: run.plan.connectionId, anchor: o.anchor, dn: o.dn, name: o.name, created_at: now, updated_at: now });
+        fresh.push([ids[i]!, tenantId, run.plan.connectionId, o.anchor, o.dn, o.name, now, now]);
       } else {
         changed.push([o.groupId, o.dn, o.name]);
       }
     });
-    for (const part of chunk(fresh, 8)) await run.trx.insertInto('groups').values(part).execute();
+    await bulkInsert(run.trx, 'groups', OBJECT_COLUMNS, fresh);
     if (changed.length > 0) await updateFromValues(run.trx, 'groups', 'id', ['dn', 'name'], changed, { updated_at: now });
     const addresses = batch.flatMap((o, i) =>
-      o.address === null ? [] : [{ address: o.address, tenant_id: tenantId, role: 'group', user_id: null, group_id: ids[i]! }],
+      o.address === null ? [] : [[o.address, tenantId, 'group', null, ids[i]!]],
     );
-    for (const part of chunk(addresses, 5)) await run.trx.insertInto('addresses').values(part).execute();
+    await bulkInsert(run.trx, 'addresses', ADDRESS_COLUMNS, addresses);
   });
 }
 
@@ -76,10 +82,8 @@ export async function applyMembers(run: ApplyRun, ops: Op<'set_members'>[]): Pro
         .where(({ eb, refTuple, tuple }) => eb(refTuple('group_anchor', 'member_anchor'), 'in', part.map(([g, m]) => tuple(g, m))))
         .execute();
     }
-    const added = batch.flatMap((o) => o.add.map((m) => ({ connection_id: connectionId, group_anchor: o.groupAnchor, member_anchor: m })));
-    for (const part of chunk(added, 3)) {
-      await run.trx.insertInto('memberships').values(part).onConflict((oc) => oc.doNothing()).execute();
-    }
+    const added = batch.flatMap((o) => o.add.map((m) => [connectionId, o.groupAnchor, m]));
+    await bulkInsert(run.trx, 'memberships', MEMBER_COLUMNS, added, { onConflictDoNothing: true });
   });
 }
 
@@ -88,23 +92,23 @@ export async function applyContacts(run: ApplyRun, ops: Op<'upsert_contact'>[]):
   const { now, tenantId } = run.ctx;
   await run.inBatches(ops, async (batch) => {
     const ids = batch.map((o) => o.contactId ?? newId());
-    const fresh: Insertable<ContactTable>[] = [];
+    const fresh: string[][] = [];
     const changed: string[][] = [];
     batch.forEach((o, i) => {
       if (o.contactId === null) {
-        fresh.push({ id: ids[i]!, tenant_id: tenantId, connection_id: run.plan.connectionId, anchor: o.anchor, dn: o.dn, name: o.name, created_at: now, updated_at: now });
+        fresh.push([ids[i]!, tenantId, run.plan.connectionId, o.anchor, o.dn, o.name, now, now]);
       } else {
         changed.push([o.contactId, o.dn, o.name]);
       }
     });
-    for (const part of chunk(fresh, 8)) await run.trx.insertInto('contacts').values(part).execute();
+    await bulkInsert(run.trx, 'contacts', OBJECT_COLUMNS, fresh);
     if (changed.length > 0) {
       await updateFromValues(run.trx, 'contacts', 'id', ['dn', 'name'], changed, { updated_at: now });
       for (const part of chunk(changed, 1)) {
         await run.trx.deleteFrom('contact_addresses').where('contact_id', 'in', part.map((c) => c[0]!)).execute();
       }
     }
-    const addresses = batch.flatMap((o, i) => [...new Set(o.addresses)].map((address) => ({ contact_id: ids[i]!, address })));
-    for (const part of chunk(addresses, 2)) await run.trx.insertInto('contact_addresses').values(part).execute();
+    const addresses = batch.flatMap((o, i) => [...new Set(o.addresses)].map((address) => [ids[i]!, address]));
+    await bulkInsert(run.trx, 'contact_addresses', CONTACT_ADDRESS_COLUMNS, addresses);
   });
 }

@@ -3,12 +3,18 @@
  * R13a), flags (R15), restores (R16) and adds (R10 with archive relink). Every one writes
  * multi-row statements per batch and queues per-object audit rows (R25).
  */
-import type { Insertable } from 'kysely';
 import type { PlanOp, UserFields } from '../core/model.ts';
 import type { ApplyRun } from './apply-run.ts';
-import { chunk, updateFromValues } from './batch.ts';
+import { bulkInsert, chunk, updateFromValues, type BulkColumns } from './batch.ts';
 import { newId } from './ids.ts';
-import type { AddressTable, UserTable } from './schema.ts';
+
+const T = 'text' as const;
+const USER_COLUMNS: BulkColumns = [
+  ['id', T], ['tenant_id', T], ['kind', T], ['source', T], ['state', T], ['access_enabled', 'integer'], ['given_name', T], ['surname', T],
+  ['display_name', T], ['home_phone', T], ['mobile', T], ['company', T], ['department', T], ['notes', T], ['kerberos_name', T],
+  ['ntlm_name', T], ['connection_id', T], ['anchor', T], ['dn', T], ['created_at', T], ['updated_at', T],
+];
+const ADDRESS_COLUMNS: BulkColumns = [['address', T], ['tenant_id', T], ['role', T], ['user_id', T], ['group_id', T]];
 
 type Op<K extends PlanOp['op']> = Extract<PlanOp, { op: K }>;
 
@@ -29,14 +35,13 @@ export async function applyAliasRemovals(run: ApplyRun, ops: Op<'remove_alias'>[
 /** add_alias: inserts alias rows; the unique lower(address) index refuses a taken address (R13). */
 export async function applyAliasAdds(run: ApplyRun, ops: Op<'add_alias'>[]): Promise<void> {
   await run.inBatches(ops, async (batch) => {
-    const rows = batch.map((o) => addressRow(run, o.address, 'alias', o.userId));
-    for (const part of chunk(rows, 5)) await run.trx.insertInto('addresses').values(part).execute();
+    await bulkInsert(run.trx, 'addresses', ADDRESS_COLUMNS, batch.map((o) => addressRow(run, o.address, 'alias', o.userId)));
     for (const o of batch) run.audit('user.alias_add', 'user', o.userId, null, { alias: o.address });
   });
 }
 
-function addressRow(run: ApplyRun, address: string, role: 'primary' | 'alias', userId: string): Insertable<AddressTable> {
-  return { address, tenant_id: run.ctx.tenantId, role, user_id: userId, group_id: null };
+function addressRow(run: ApplyRun, address: string, role: 'primary' | 'alias', userId: string): (string | null)[] {
+  return [address, run.ctx.tenantId, role, userId, null];
 }
 
 /** The user columns a `set` (Partial<UserFields>) writes, in a fixed order; `primary` is not a column. */
@@ -93,9 +98,7 @@ export async function applyUserUpdates(run: ApplyRun, ops: Op<'update_user'>[]):
       .where(({ eb, refTuple, tuple }) => eb(refTuple('address', 'user_id'), 'in', part.map((m) => tuple(m.primary, m.userId))))
       .execute();
   }
-  for (const part of chunk(moves, 5)) {
-    await run.trx.insertInto('addresses').values(part.map((m) => addressRow(run, m.primary, 'primary', m.userId))).execute();
-  }
+  await bulkInsert(run.trx, 'addresses', ADDRESS_COLUMNS, moves.map((m) => addressRow(run, m.primary, 'primary', m.userId)));
 }
 
 const FLAG_COLUMNS = ['id', 'state', 'access_enabled', 'flag_reason', 'flagged_at', 'delete_after'] as const;
@@ -156,23 +159,19 @@ export async function applyAdds(run: ApplyRun, ops: Op<'add_user'>[]): Promise<v
   const { now, tenantId } = run.ctx;
   await run.inBatches(ops, async (batch) => {
     const ids = batch.map(() => newId());
-    const users: Insertable<UserTable>[] = batch.map((o, i) => {
+    // Flag columns are left out: they default to NULL for a new user.
+    const users = batch.map((o, i) => {
       const f = o.fields;
-      return {
-        id: ids[i]!, tenant_id: tenantId, kind: f.kind, source: 'ldap', state: 'active', access_enabled: 1,
-        given_name: f.details.givenName, surname: f.details.surname, display_name: f.details.displayName,
-        home_phone: f.details.homePhone, mobile: f.details.mobile, company: f.details.company,
-        department: f.details.department, notes: f.details.notes, kerberos_name: f.kerberosName, ntlm_name: f.ntlmName,
-        connection_id: f.connectionId, anchor: f.anchor ?? o.anchor, dn: f.dn,
-        flag_reason: null, flagged_at: null, delete_after: null, created_at: now, updated_at: now,
-      };
+      const d = f.details;
+      return [ids[i]!, tenantId, f.kind, 'ldap', 'active', 1, d.givenName, d.surname, d.displayName, d.homePhone, d.mobile,
+        d.company, d.department, d.notes, f.kerberosName, f.ntlmName, f.connectionId, f.anchor ?? o.anchor, f.dn, now, now];
     });
-    for (const part of chunk(users, 24)) await run.trx.insertInto('users').values(part).execute();
+    await bulkInsert(run.trx, 'users', USER_COLUMNS, users);
     const addresses = batch.flatMap((o, i) => [
       addressRow(run, o.fields.primary, 'primary', ids[i]!),
       ...o.aliases.map((a) => addressRow(run, a, 'alias', ids[i]!)),
     ]);
-    for (const part of chunk(addresses, 5)) await run.trx.insertInto('addresses').values(part).execute();
+    await bulkInsert(run.trx, 'addresses', ADDRESS_COLUMNS, addresses);
     const relinks = batch.flatMap((o, i) => (o.archiveId === null ? [] : [[o.archiveId, ids[i]!]]));
     if (relinks.length > 0) await updateFromValues(run.trx, 'archives', 'id', ['user_id'], relinks);
     batch.forEach((o, i) => {

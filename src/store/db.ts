@@ -46,6 +46,7 @@ function openSqlite(url: string): Kysely<Database> {
     file.exec('PRAGMA journal_mode = WAL');
     file.exec('PRAGMA synchronous = NORMAL');
     file.exec('PRAGMA foreign_keys = ON');
+    file.exec('PRAGMA cache_size = -65536');
   } catch (e) {
     file.close();
     throw e;

@@ -9,23 +9,45 @@ import { SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely
 /** Prepared statements kept per SQL text: bulk batches repeat the same large statement. */
 const CACHE_LIMIT = 64;
 
+type RowMaker = (values: unknown[]) => Record<string, unknown>;
+
+/**
+ * A function that turns one row array into a plain object with the statement's column names.
+ * node:sqlite's own row objects have a null prototype and cost 5× more to build: at 100,000
+ * users (loadStoreState) arrays + one compiled literal per row take ~0.35 s instead of ~1.8 s.
+ * Column names come from SQLite's metadata, embedded with JSON.stringify (never data).
+ */
+function rowMaker(names: readonly string[]): RowMaker {
+  const body = names.map((n, i) => `${JSON.stringify(n)}: v[${i}]`).join(', ');
+  return new Function('v', `return { ${body} };`) as RowMaker;
+}
+
+interface Prepared {
+  st: StatementSync;
+  /** Set for statements that return rows. */
+  make: RowMaker | null;
+}
+
 /**
  * Wraps an open DatabaseSync as a Kysely dialect. The dialect owns the handle: destroying the
  * Kysely instance closes it. Kysely serializes queries on its single connection, so a cached
  * statement is never used by two queries at once.
  */
 export function createSqliteDialect(db: DatabaseSync): SqliteDialect {
-  const cache = new Map<string, StatementSync>();
-  const prepare = (sql: string): StatementSync => {
+  const cache = new Map<string, Prepared>();
+  const prepare = (sql: string): Prepared => {
     const hit = cache.get(sql);
     if (hit !== undefined) return hit;
     const st = db.prepare(sql);
+    const columns = st.columns();
+    if (columns.length > 0) st.setReturnArrays(true);
+    const prepared: Prepared = { st, make: columns.length > 0 ? rowMaker(columns.map((c) => c.name)) : null };
     if (cache.size >= CACHE_LIMIT) {
       const oldest = cache.keys().next().value;
       if (oldest !== undefined) cache.delete(oldest);
     }
-    cache.set(sql, st);
-    return st;
+    cache.set(sql, prepared);
+    return prepared;
   };
   const adapter: SqliteDatabase = {
     close: () => {
@@ -33,19 +55,19 @@ export function createSqliteDialect(db: DatabaseSync): SqliteDialect {
       db.close();
     },
     prepare(sql: string): SqliteStatement {
-      const st = prepare(sql);
+      const { st, make } = prepare(sql);
       const args = (p: ReadonlyArray<unknown>) => p as SQLInputValue[];
+      const toObject = make ?? ((v: unknown[]) => ({ ...v }));
       return {
         // A statement returns rows iff it has result columns (SELECT, … RETURNING).
-        reader: st.columns().length > 0,
-        // node:sqlite rows have a null prototype; plain objects behave like pg's rows (deepEqual, toString).
-        all: (p) => st.all(...args(p)).map((r) => ({ ...r })),
+        reader: make !== null,
+        all: (p) => (st.all(...args(p)) as unknown as unknown[][]).map(toObject),
         run: (p) => {
           const r = st.run(...args(p));
           return { changes: r.changes, lastInsertRowid: r.lastInsertRowid };
         },
         iterate: function* (p) {
-          for (const r of st.iterate(...args(p))) yield { ...(r as object) };
+          for (const r of st.iterate(...args(p))) yield toObject(r as unknown as unknown[]);
         },
       };
     },
