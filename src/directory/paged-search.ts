@@ -1,6 +1,5 @@
 /**
- * Streams the entries of one search page by page (RFC 2696 paged results through ldapts'
- * searchPaginated): memory holds one page. Any failure — a result code other than success, a
+ * Streams the entries of one search page by page (RFC 2696 paged results driven by safe-paging.ts): memory holds one page. Any failure — a result code other than success, a
  * timeout, a closed or reset connection — becomes RosterError('read_incomplete') naming the fault,
  * the entries read so far, the phase and the server (R5). Continuation references are collected,
  * not followed (R5).
@@ -10,6 +9,7 @@ import { RosterError } from '../core/errors.ts';
 import { describeLdapError } from './ldap-errors.ts';
 import { compileFilter } from './filter-compile.ts';
 import { toRawEntry, type RawEntry } from './values.ts';
+import { pagedSearch, type Page } from './safe-paging.ts';
 
 export interface SearchSpec {
   base: string;
@@ -57,16 +57,19 @@ export function incompleteError(e: unknown, ctx: SearchContext, entries: number)
     { cause: e, details: { fault, entries, what: ctx.what, server: ctx.server } });
 }
 
-/** Streams every entry of the search; yields only after a page completed successfully. */
+/**
+ * Streams every entry of the search; yields only after a page completed successfully. Paging is
+ * ours (safe-paging.ts), not ldapts' searchPaginated, which can stop early on an empty page (R5).
+ */
 export async function* streamEntries(client: Client, spec: SearchSpec, ctx: SearchContext): AsyncGenerator<RawEntry> {
   let count = 0;
-  const pages = client.searchPaginated(spec.base, {
+  const pages = pagedSearch(client, {
+    base: spec.base,
     scope: spec.scope,
     filter: compileFilter(spec.filter), // exact bytes for escapes (filter-compile.ts)
     attributes: spec.attributes,
     explicitBufferAttributes: caseInsensitiveList(spec.binaryAttrs),
-    paged: { pageSize: spec.pageSize },
-    derefAliases: 'never',
+    pageSize: spec.pageSize,
     // No sizeLimit: ldapts treats sizeLimitExceeded as success when one is set (a silent partial read).
   });
   for (;;) {
@@ -74,17 +77,17 @@ export async function* streamEntries(client: Client, spec: SearchSpec, ctx: Sear
       await pages.return(undefined).catch(() => undefined);
       throw incompleteError(new Error('aborted'), ctx, count);
     }
-    let step: IteratorResult<{ searchEntries: unknown[]; searchReferences: string[] }>;
+    let step: IteratorResult<Page>;
     try {
       step = await pages.next();
     } catch (e) {
       throw incompleteError(e, ctx, count);
     }
     if (step.done) return;
-    for (const r of step.value.searchReferences) ctx.references.push(r);
-    for (const entry of step.value.searchEntries) {
+    for (const r of step.value.references) ctx.references.push(r);
+    for (const entry of step.value.entries) {
       count++;
-      yield toRawEntry(entry as { dn: string });
+      yield toRawEntry(entry);
     }
     ctx.onPage?.(count);
   }
