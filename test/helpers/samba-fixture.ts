@@ -11,7 +11,7 @@
 import { ldifAdd } from '../fixtures/ldif.ts';
 
 /** Bump when the fixture changes: cached domains are keyed by it. */
-export const SAMBA_FIXTURE_VERSION = 1;
+export const SAMBA_FIXTURE_VERSION = 2;
 
 export const SAMBA_BASE_DN = 'DC=example,DC=test';
 export const MANAGED_DOMAINS = ['example.test', 'example.org'] as const;
@@ -20,7 +20,8 @@ export const UNMANAGED_DOMAINS = ['other.test'] as const;
 export interface FixtureUser {
   sam: string;
   dn: string;
-  password: string;
+  /** null for the bulk users: created without a password (UAC 544 = enabled, password not required), which is much faster. */
+  password: string | null;
   givenName: string;
   sn: string;
   displayName: string;
@@ -131,7 +132,8 @@ const other: FixtureUser[] = [
 
 const bulk: FixtureUser[] = Array.from({ length: 250 }, (_, i) => {
   const n = String(i + 1).padStart(3, '0');
-  return user(bulkOu, `bulk${n}`, 'Bulk', `User${n}`, { mail: `bulk${n}@example.test`, expectedPrimary: `bulk${n}@example.test` });
+  return user(bulkOu, `bulk${n}`, 'Bulk', `User${n}`, { mail: `bulk${n}@example.test`, expectedPrimary: `bulk${n}@example.test`,
+    password: null, userAccountControl: 544 });
 });
 
 const byName = (sam: string): string => staff.find((u) => u.sam === sam)!.dn;
@@ -167,7 +169,8 @@ function userLdif(u: FixtureUser, domain: string): string {
     userPrincipalName: `${u.sam}@${domain}`, givenName: u.givenName, sn: u.sn, displayName: u.displayName,
     mail: u.mail ?? undefined, proxyAddresses: u.proxyAddresses.length ? u.proxyAddresses : undefined,
     company: u.company, department: u.department, info: u.info, homePhone: u.homePhone, mobile: u.mobile,
-  }).replace(/\n\n$/, `\nunicodePwd:: ${Buffer.from(unicodePwd(u.password), 'latin1').toString('base64')}\nuserAccountControl: ${u.userAccountControl}\n\n`);
+  }).replace(/\n\n$/, `\n${u.password === null ? '' : `unicodePwd:: ${Buffer.from(unicodePwd(u.password), 'latin1').toString('base64')}\n`}` +
+    `userAccountControl: ${u.userAccountControl}\n\n`);
 }
 
 /** The whole fixture as change LDIF for one ldapmodify run over LDAPS (unicodePwd needs TLS). */

@@ -76,7 +76,7 @@ describe('Samba AD DC with the fixture', () => {
     const disabled = dc.fixture.staff.find((u) => u.userAccountControl === 514)!;
     const enabled = dc.fixture.staff.find((u) => u.userAccountControl === 512)!;
     // Samba has no WhoAmI extended operation: a base search proves the bind.
-    const who = (u: typeof enabled) => ldapSearch({ ...dc.admin, bindDn: `${u.sam}@EXAMPLE.TEST`, password: u.password },
+    const who = (u: typeof enabled) => ldapSearch({ ...dc.admin, bindDn: `${u.sam}@EXAMPLE.TEST`, password: u.password! },
       { base: dc.baseDn, scope: 'base', attrs: ['1.1'] });
     const ok = await who(enabled);
     assert.equal(ok.code, 0, ok.stderr);

@@ -10,7 +10,7 @@
  * a lock file (pid inside; stale locks of dead processes are taken over).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensurePackages } from './debian.ts';
 import { serverCertFor, testPki } from './tls.ts';
@@ -202,6 +202,20 @@ async function buildTemplate(host: string, dest: string, withFixture: boolean): 
 }
 
 /**
+ * With the address lease held, nothing else uses this address's dirs: remove instance dirs of
+ * dead test processes and templates of older harness or fixture versions (~45 MB each).
+ */
+function sweep(host: string): void {
+  const current = new Set([0, SAMBA_FIXTURE_VERSION].map((f) => `roster-samba-template-h${HARNESS_VERSION}-f${f}-${host}`));
+  for (const name of readdirSync('/tmp')) {
+    const stale = name.startsWith(`roster-samba-${host}-`)
+      || (name.startsWith('roster-samba-template-') && name.endsWith(`-${host}`) && !current.has(name))
+      || (name.startsWith('roster-samba-template-') && name.includes(`-${host}.tmp-`));
+    if (stale) rmSync(join('/tmp', name), { recursive: true, force: true });
+  }
+}
+
+/**
  * Starts a Samba AD DC with (by default) the fixture loaded; rejects, never skips, when it
  * cannot. The first start on an address takes ~10–15 s (provision + fixture); later ~2 s.
  */
@@ -216,6 +230,7 @@ export async function startSamba(opts: { fixture?: boolean } = {}): Promise<Samb
   let r: Running | undefined;
   try {
     const template = `/tmp/roster-samba-template-h${HARNESS_VERSION}-f${withFixture ? SAMBA_FIXTURE_VERSION : 0}-${host}`;
+    sweep(host);
     if (!existsSync(template)) await buildTemplate(host, template, withFixture);
     dir = mkdtempSync(`/tmp/roster-samba-${host}-`);
     // cp -a keeps the sysvol's NT ACL xattrs; Samba tolerates the relocated private dir

@@ -15,7 +15,7 @@
  * process exit hook kills what is left, so no slapd outlives its test process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createReadStream, mkdtempSync, openSync, readSync, closeSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { createReadStream, mkdtempSync, openSync, readSync, closeSync, rmSync, writeFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { join, resolve } from 'node:path';
 import { ensurePackages } from './debian.ts';
@@ -164,13 +164,32 @@ async function run(cmd: string, args: string[], input?: Array<string | { file: s
   if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${code}): ${err.trim()}`);
 }
 
+/**
+ * Removes instance dirs whose owning test process is gone (it was SIGKILLed before stop();
+ * pdeathsig already ended its slapd). A 100k instance is ~200 MB, so they must not pile up.
+ */
+function sweepOrphans(): void {
+  for (const name of readdirSync('/tmp')) {
+    if (!name.startsWith('roster-slapd-')) continue;
+    const dir = join('/tmp', name);
+    try {
+      const owner = Number(readFileSync(join(dir, 'owner'), 'utf8'));
+      if (Number.isFinite(owner) && owner > 0) process.kill(owner, 0);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ESRCH') rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}
+
 /** Starts a private slapd; rejects (never skips) if it cannot. */
 export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
   ensurePackages('openldap', 'tools');
   hookExit();
   const suffix = opts.suffix ?? 'dc=example,dc=test';
   const host = '127.0.0.1';
+  sweepOrphans();
   const dir = mkdtempSync('/tmp/roster-slapd-');
+  writeFileSync(join(dir, 'owner'), String(process.pid));
   mkdirSync(join(dir, 'db'));
   const readerDn = `cn=roster-reader,${suffix}`;
   const limit = (v: number | 'unlimited' | undefined): string => (v === undefined ? 'unlimited' : String(v));
