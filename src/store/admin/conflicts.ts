@@ -4,7 +4,7 @@
  * manual and is never flagged again), deactivate it, or export the list as CSV. Each action is
  * audited (R25) in the transaction that makes it.
  */
-import type { Kysely, SelectQueryBuilder } from 'kysely';
+import { type Kysely, type SelectQueryBuilder, sql } from 'kysely';
 import { RosterError } from '../../core/errors.ts';
 import type { Database } from '../schema.ts';
 import { type AdminContext, type Executor, writeAudit } from './audit.ts';
@@ -29,16 +29,26 @@ export interface ConflictFilter {
   offset?: number;
 }
 
+/**
+ * Conflicts of the tenant, driven by the address index: addresses CROSS JOIN users makes SQLite
+ * walk lower(address) in order (a page costs its own rows, not a sort of every conflict);
+ * PostgreSQL plans the join itself.
+ */
 function baseQuery(db: Executor, tenantId: string, connectionId: string | undefined) {
   let q = db
-    .selectFrom('users')
-    .innerJoin('addresses as p', (j) => j.onRef('p.user_id', '=', 'users.id').on('p.role', '=', 'primary'))
+    .selectFrom('addresses as p')
+    .crossJoin('users')
     .leftJoin('connections as c', 'c.id', 'users.connection_id')
+    .whereRef('p.user_id', '=', 'users.id')
+    .where('p.role', '=', 'primary')
     .where('users.tenant_id', '=', tenantId)
     .where('users.state', '=', 'pending_deletion');
   if (connectionId !== undefined) q = q.where('users.connection_id', '=', connectionId);
   return q;
 }
+
+/** The order of the address index (stored addresses are lower case already). */
+const BY_ADDRESS = sql`lower(p.address)`;
 
 type Row = { id: string; address: string; display_name: string | null; source: string; flag_reason: string | null; flagged_at: string | null; delete_after: string | null; connection: string | null };
 
@@ -77,7 +87,7 @@ export async function listConflicts(
   const q = baseQuery(db, tenantId, filter.connectionId);
   const total = await q.select((eb) => eb.fn.countAll().as('n')).executeTakeFirst();
   const rows = (await selectRow(q)
-    .orderBy('p.address')
+    .orderBy(BY_ADDRESS)
     .limit(Math.min(Math.max(filter.limit ?? 1000, 1), 100_000))
     .offset(Math.max(filter.offset ?? 0, 0))
     .execute()) as Row[];
@@ -164,8 +174,8 @@ export async function* exportConflictsCsv(
   let after: string | null = null;
   for (;;) {
     let q = baseQuery(db, tenantId, filter.connectionId);
-    if (after !== null) q = q.where('p.address', '>', after);
-    const rows = (await selectRow(q).orderBy('p.address').limit(pageSize).execute()) as Row[];
+    if (after !== null) q = q.where(sql<boolean>`lower(p.address) > ${after}`);
+    const rows = (await selectRow(q).orderBy(BY_ADDRESS).limit(pageSize).execute()) as Row[];
     for (const r of rows) {
       yield csvLine([r.address, r.display_name, r.flag_reason, r.flagged_at, r.delete_after, r.connection]);
     }
