@@ -5,7 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { connect as tlsConnect } from 'node:tls';
 import { connect } from 'node:net';
 import { startSlapd } from './slapd.ts';
 import { ldapCount, ldapSearch, ldapSearchEntries, runLdapTool } from './ldap-tools.ts';
@@ -50,8 +51,24 @@ test('R43: LDAPS verifies against the test CA and fails against a foreign CA', a
   assert.equal(ok.code, 0, ok.stderr);
   const bad = await ldapSearch({ ...s.reader, url: s.ldapsUrl, caFile: testPki().wrongCaFile }, { base: s.baseDn, scope: 'base' });
   assert.notEqual(bad.code, 0);
+  // Node's own TLS (what ldapts uses) accepts the chain and the IP SAN too.
+  const authorized = await new Promise<boolean>((res, rej) => {
+    const sock = tlsConnect({ host: s.host, port: s.ldapsPort, ca: readFileSync(s.caFile) }, () => { res(sock.authorized); sock.destroy(); });
+    sock.once('error', rej);
+  });
+  assert.equal(authorized, true);
   const starttls = await runLdapTool('ldapsearch', s.reader, ['-ZZ', '-LLL', '-b', s.baseDn, '-s', 'base', '1.1']);
   assert.equal(starttls.code, 0, starttls.stderr);
+});
+
+test('R43: an expired or wrong-name server certificate is refused even with the right CA', async () => {
+  for (const cert of [testPki().expired, testPki().wrongName]) {
+    await using s = await startSlapd({ serverCert: cert });
+    const r = await ldapSearch({ ...s.reader, url: s.ldapsUrl }, { base: s.baseDn, scope: 'base', attrs: ['1.1'] });
+    assert.notEqual(r.code, 0, `${cert.certFile} accepted`);
+    const plain = await ldapSearch(s.reader, { base: s.baseDn, scope: 'base', attrs: ['1.1'] });
+    assert.equal(plain.code, 0, 'the server itself is up');
+  }
 });
 
 test('R5: a reader size limit truncates a paged read with sizeLimitExceeded; the default is unlimited', async () => {

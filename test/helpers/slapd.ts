@@ -20,7 +20,7 @@ import { once } from 'node:events';
 import { join, resolve } from 'node:path';
 import { ensurePackages } from './debian.ts';
 import { freePort, waitForPort } from './ports.ts';
-import { testPki } from './tls.ts';
+import { testPki, type CertPair } from './tls.ts';
 import { ldapModify as toolModify, runLdapTool, type LdapTarget } from './ldap-tools.ts';
 import { ldifEntry } from '../fixtures/ldif.ts';
 
@@ -67,6 +67,8 @@ export interface SlapdOptions {
   extraConfig?: string;
   /** syncprov session log size (entries); default 10000. */
   sessionLog?: number;
+  /** Certificate slapd serves (default testPki().server); pass testPki().expired / .wrongName for R43 tests. */
+  serverCert?: CertPair;
 }
 
 const SCHEMAS = ['core', 'cosine', 'inetorgperson', 'nis'].map((s) => `/etc/ldap/schema/${s}.schema`);
@@ -84,7 +86,7 @@ function hookExit(): void {
   });
 }
 
-function conf(o: { dir: string; suffix: string; reader: string; size: string; time: string; extra: string; sessionLog: number }): string {
+function conf(o: { dir: string; suffix: string; reader: string; size: string; time: string; extra: string; sessionLog: number; cert: CertPair }): string {
   const pki = testPki();
   return `${[...SCHEMAS, TEST_SCHEMA].map((s) => `include ${s}`).join('\n')}
 modulepath /usr/lib/ldap
@@ -94,8 +96,8 @@ moduleload syncprov
 pidfile ${o.dir}/slapd.pid
 argsfile ${o.dir}/slapd.args
 TLSCACertificateFile ${pki.caFile}
-TLSCertificateFile ${pki.server.certFile}
-TLSCertificateKeyFile ${pki.server.keyFile}
+TLSCertificateFile ${o.cert.certFile}
+TLSCertificateKeyFile ${o.cert.keyFile}
 sizelimit 500
 timelimit 3600
 tool-threads 2
@@ -195,7 +197,8 @@ export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
   const limit = (v: number | 'unlimited' | undefined): string => (v === undefined ? 'unlimited' : String(v));
   const confFile = join(dir, 'slapd.conf');
   writeFileSync(confFile, conf({ dir, suffix, reader: readerDn, size: limit(opts.sizeLimitForReader),
-    time: limit(opts.timeLimitForReader), extra: opts.extraConfig ?? '', sessionLog: opts.sessionLog ?? 10000 }));
+    time: limit(opts.timeLimitForReader), extra: opts.extraConfig ?? '', sessionLog: opts.sessionLog ?? 10000,
+    cert: opts.serverCert ?? testPki().server }));
 
   // The suffix entry comes from the data when it has one, otherwise from us; the reader last.
   const dataHead = opts.ldif ?? (opts.ldifFile !== undefined ? headOf(opts.ldifFile) : '');
