@@ -167,7 +167,8 @@ const H_COMMANDS = new Set(['user', 'group', 'contact', 'ou', 'computer', 'domai
 
 function sambaTool(dir: string, host: string, args: string[]): Promise<string> {
   const extra = ['-s', join(dir, 'etc/smb.conf')];
-  if (H_COMMANDS.has(args[0] ?? '') && !args.includes('-H')) extra.push('-H', `ldap://${host}`);
+  const takesH = H_COMMANDS.has(args[0] ?? '') && !(args[0] === 'domain' && args[1] === 'info'); // `domain info <ip>` has no -H
+  if (takesH && !args.includes('-H')) extra.push('-H', `ldap://${host}`);
   if ((H_COMMANDS.has(args[0] ?? '') || args[0] === 'dns') && !args.some((a) => a.startsWith('-U'))) extra.push('-U', 'Administrator');
   return runCmd('samba-tool', [...args, ...extra], envFor(dir));
 }
