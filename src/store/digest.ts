@@ -20,7 +20,7 @@ function sortedLines(rows: Row[]): string[] {
 /** sha256 (hex) of the canonical dump, for the whole store or one tenant. Read-only. */
 export async function digestStore(db: Kysely<Database>, tenantId?: string): Promise<string> {
   const t = tenantId;
-  return db.transaction().setIsolationLevel('repeatable read').execute(async (trx) => {
+  return db.transaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute(async (trx) => {
     const users = await trx.selectFrom('users').selectAll().$if(t !== undefined, (q) => q.where('tenant_id', '=', t!)).execute();
     const addresses = await trx.selectFrom('addresses').selectAll().$if(t !== undefined, (q) => q.where('tenant_id', '=', t!)).execute();
     const groups = await trx.selectFrom('groups').selectAll().$if(t !== undefined, (q) => q.where('tenant_id', '=', t!)).execute();

@@ -42,6 +42,7 @@ export async function loadStoreState(db: Kysely<Database>, tenantId: string, con
   const rows = await db
     .transaction()
     .setIsolationLevel('repeatable read')
+    .setAccessMode('read only')
     .execute((trx) => readRows(trx, tenantId, connectionId));
   return buildState(rows, connectionId);
 }

@@ -4,7 +4,42 @@
  * `DatabaseSync`/`StatementSync` to it.
  */
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
-import { SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
+import {
+  CompiledQuery,
+  SqliteDialect,
+  SqliteDriver,
+  type DatabaseConnection,
+  type Driver,
+  type SqliteDatabase,
+  type SqliteDialectConfig,
+  type SqliteStatement,
+  type TransactionSettings,
+} from 'kysely';
+
+/**
+ * Write transactions start with BEGIN IMMEDIATE: they take the write lock at once (waiting up
+ * to busy_timeout) instead of upgrading a read snapshot later, which SQLite refuses with
+ * SQLITE_BUSY — busy_timeout cannot help — when another process wrote in between (a CLI
+ * command beside a scheduled run). Read-only transactions (`setAccessMode('read only')`)
+ * keep a plain deferred BEGIN: a WAL snapshot that blocks no writer.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection, settings?: TransactionSettings): Promise<void> {
+    const mode = settings?.accessMode === 'read only' ? 'begin' : 'begin immediate';
+    await connection.executeQuery(CompiledQuery.raw(mode));
+  }
+}
+
+class NodeSqliteDialect extends SqliteDialect {
+  readonly #config: SqliteDialectConfig;
+  constructor(config: SqliteDialectConfig) {
+    super(config);
+    this.#config = config;
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.#config);
+  }
+}
 
 /** Prepared statements kept per SQL text: bulk batches repeat the same large statement. */
 const CACHE_LIMIT = 64;
@@ -72,5 +107,5 @@ export function createSqliteDialect(db: DatabaseSync): SqliteDialect {
       };
     },
   };
-  return new SqliteDialect({ database: adapter });
+  return new NodeSqliteDialect({ database: adapter });
 }
