@@ -9,7 +9,7 @@
  * 1 a step failed or a landing check of (e) failed.
  */
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ConnectionSettings } from '../src/core/connection.ts';
@@ -18,7 +18,7 @@ import { generateOpenLdapLdif, type GeneratorSpec } from '../test/fixtures/direc
 import { ldapModify } from '../test/helpers/ldap-tools.ts';
 import { measure, shq, type Measured } from './measure.ts';
 import { cliEnv, setUpStore, syncCommand, type CliStore } from './cli.ts';
-import { dumpScript, searchesOf, type DumpTarget } from './reference-dump.ts';
+import { dumpScript, ldapsearchArgv, searchesOf, type DumpTarget } from './reference-dump.ts';
 import { startBenchPostgres } from './pg-server.ts';
 import { diffCounts, installSqliteCounters, readPgCounters, readSqliteCounters, splitCounts, type RowCounts } from './row-counts.ts';
 import { checkChanges, planChanges, readBefore, type Check } from './changes.ts';
@@ -42,7 +42,7 @@ const spec: GeneratorSpec = {
   groupMemberValues: Math.ceil(USERS * 1.2), withCycle: true,
 };
 
-interface SyncRecord { status: string; counts: { read: number; added: number; updated: number; unchanged: number; flagged: number; groups: number; aliasesAdded: number; aliasesRemoved: number } | null }
+interface SyncRecord { status: string; durationMs: number | null; counts: { read: number; added: number; updated: number; unchanged: number; flagged: number; groups: number; aliasesAdded: number; aliasesRemoved: number } | null }
 
 function mustSucceed(what: string, m: Measured): void {
   if (m.code !== 0) throw new Error(`${what} exited ${m.code ?? m.signal}: ${m.stderr.trim().slice(-2000)}`);
@@ -59,14 +59,17 @@ async function timedSync(store: CliStore): Promise<{ m: Measured; rec: SyncRecor
 
 const countsNote = (r: SyncRecord): string => {
   const c = r.counts;
-  return c ? `read ${c.read}, added ${c.added}, updated ${c.updated}, unchanged ${c.unchanged}, flagged ${c.flagged}, aliases +${c.aliasesAdded}/-${c.aliasesRemoved}, groups ${c.groups}` : '';
+  const inRun = r.durationMs === null ? '' : `run record ${(r.durationMs / 1000).toFixed(2)} s; `;
+  return inRun + (c ? `read ${c.read}, added ${c.added}, updated ${c.updated}, unchanged ${c.unchanged}, flagged ${c.flagged}, aliases +${c.aliasesAdded}/-${c.aliasesRemoved}, groups ${c.groups}` : '');
 };
+const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
 
 async function main(): Promise<number> {
   const work = mkdtempSync(join(tmpdir(), 'roster-bench-'));
   const cleanups: Array<() => Promise<void>> = [async () => rmSync(work, { recursive: true, force: true })];
   try {
-    say(`Roster bench: ${USERS} users, seed ${SEED}, ${new Date().toISOString()}`);
+    const loadStart = load();
+    say(`Roster bench: ${USERS} users, seed ${SEED}, ${new Date().toISOString()}, ${cpus().length} cores, load average ${loadStart}`);
     // Directory: generated from the seed, loaded offline.
     let t0 = process.hrtime.bigint();
     const gen = generateOpenLdapLdif(spec);
@@ -173,9 +176,12 @@ async function main(): Promise<number> {
         conditions: [{ what: 'all landed', ok: checks.PostgreSQL!.every((k) => k.ok) }], note: okCount(checks.PostgreSQL!) },
     ];
     const table = renderTable(steps);
+    const syncs: Array<[string, SyncRecord]> = [['b', b.rec], ['c', c.rec], ['d SQLite', d.rec], ['d PostgreSQL', dp.rec], ['e SQLite', e.rec], ['e PostgreSQL', ep.rec]];
     const cmdA = `sh -c ${shq(scriptA)}`;
     const cmdB = syncCommand(stores.sqlite, 'acme', 'main').line;
+    const loadEnd = load();
     say();
+    say(`Load average at start ${loadStart}, at end ${loadEnd} (other work on the machine slows the longer steps more than (a)).`);
     say(table);
     say();
     say(`(a) command: ${cmdA}`);
@@ -186,8 +192,12 @@ async function main(): Promise<number> {
       mkdirSync(dirname(outFile), { recursive: true });
       writeFileSync(outFile, [
         `# Roster bench — ${USERS} users, seed ${SEED}`, '', `Measured ${new Date().toISOString()} on ${cpus().length} cores, ` +
-        `Node ${process.version}. Store durability as shipped (SQLite WAL + synchronous=NORMAL; PostgreSQL: ${pgServer.describe}).`, '',
-        table, '', `- (a): \`${cmdA}\``, `- (b): \`${cmdB}\``, `- Directory changes for (e):`, ...plan.names.map((n) => `  - ${n}`), '',
+        `Node ${process.version}, load average ${loadStart} at start and ${loadEnd} at end. ` +
+        `Store durability as shipped (SQLite WAL + synchronous=NORMAL; PostgreSQL: ${pgServer.describe}). ` +
+        `Transport: plain LDAP on loopback, reader bind, page size ${settings.pageSize}.`, '',
+        table, '', `- (a), one timed process: \`${cmdA}\``, '', '  i.e. back to back:', '', '  ```sh',
+        ...searches.map((x) => `  ${ldapsearchArgv(target, x).map(shq).join(' ')} > /dev/null`), '  ```', '', `- (b): \`${cmdB}\``, `- (c), (d), (e): the same; PostgreSQL runs add \`ROSTER_DATABASE_URL=<bench database>\`.`,
+        '- Run records of the syncs:', ...syncs.map(([k, x]) => `  - (${k}) ${countsNote(x)}`), `- Directory changes for (e):`, ...plan.names.map((n) => `  - ${n}`), '',
         `Rows written in (d), counted by the database: SQLite triggers ${dRows.detail}; PostgreSQL pg_stat_user_tables ${dpRows.detail}.`, '',
       ].join('\n'));
       say(`Table written to ${outFile}`);
