@@ -206,11 +206,11 @@ forEachDialect('applyPlan', (open) => {
     await applyPlan(db, plan([addUser('a-m', 'max@example.com')]), ctx());
     const before = await digestStore(db);
     const auditBefore = await auditActions(db);
-    const batches: number[] = [];
+    // Ned's user row is written before Oli's alias collides with Max's primary in another case.
     await assert.rejects(applyPlan(db, plan([
       addUser('a-n', 'ned@example.com'),
       addUser('a-o', 'oli@example.com', ['MAX@example.com']),
-    ]), { ...ctx({ runId: 'run-2' }), onBatch: (done) => void batches.push(done) }));
+    ]), ctx({ runId: 'run-2' })), /unique|duplicate/i);
     assert.equal(await digestStore(db), before);
     assert.deepEqual(await auditActions(db), auditBefore);
   });
