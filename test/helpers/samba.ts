@@ -4,16 +4,19 @@
  * services, every path inside its dir, the test CA's certificate with SAN IP:127.0.0.x) and its
  * own KRB5_CONFIG. Every listening socket of its process tree is checked to be on 127.0.0.x.
  *
- * Provisioning (~6 s) and loading the fixture (~3–5 s online) happen once per (address, fixture
- * version) into a template under /tmp; each start copies the template (`cp -a`, ~0.1 s) and
- * starts Samba on the copy, so a test gets a fresh domain in about 2 s. An address is held with
- * a lock file (pid inside; stale locks of dead processes are taken over).
+ * Provisioning (~6 s) and loading the fixture (~3–5 s online) happen once per fixture version
+ * into a template under /tmp (one process builds, others wait); each start copies the template
+ * (`cp -a`, ~0.1 s; Samba tolerates the relocated dir since every path comes from the smb.conf
+ * we rewrite), starts Samba on the copy and, when the template was built on another address,
+ * moves the DC's DNS A record — a fresh domain in about 3 s. An address is held with a lock file
+ * (pid inside; stale locks of dead processes are taken over).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensurePackages } from './debian.ts';
-import { serverCertFor, testPki } from './tls.ts';
+import { testPki } from './tls.ts';
+import { configure, REALM } from './samba-config.ts';
 import { ldapModify as toolModify, ldapSearch, type LdapTarget } from './ldap-tools.ts';
 import { sambaFixture, sambaFixtureLdif, SAMBA_FIXTURE_VERSION, type SambaFixture } from './samba-fixture.ts';
 import { acquireAddress, listeningSockets, processTree, runCmd, type Socket } from './samba-host.ts';
@@ -45,63 +48,8 @@ export interface SambaDc extends AsyncDisposable {
   readonly pid: number | undefined;
 }
 
-const HARNESS_VERSION = 1;
+const HARNESS_VERSION = 2;
 const PASSWORD = 'Passw0rd!Roster';
-const REALM = 'EXAMPLE.TEST';
-
-function smbConf(dir: string, host: string): string {
-  return `[global]
-	netbios name = DC1
-	realm = ${REALM}
-	workgroup = EXAMPLE
-	server role = active directory domain controller
-	# a host address with a mask: Samba only accepts addresses of real interfaces otherwise
-	interfaces = ${host}/8
-	bind interfaces only = yes
-	# no SMB file server (s3fs): LDAP, KDC, DNS and RPC are all the tests use
-	server services = -dnsupdate -nbt -wrepl -s3fs
-	disable netbios = yes
-	dns forwarder =
-	private dir = ${dir}/private
-	state directory = ${dir}/state
-	cache directory = ${dir}/cache
-	lock directory = ${dir}
-	pid directory = ${dir}/pid
-	binddns dir = ${dir}/bind-dns
-	ncalrpc dir = ${dir}/run/ncalrpc
-	winbindd socket directory = ${dir}/run/winbindd
-	ntp signd socket directory = ${dir}/run/ntp_signd
-	log file = ${dir}/log/log.%m
-	logging = file
-	log level = 1
-	panic action =
-	tls enabled = yes
-	tls keyfile = ${dir}/tls/key.pem
-	tls certfile = ${dir}/tls/cert.pem
-	tls cafile = ${dir}/tls/ca.pem
-	ldap server require strong auth = no
-	idmap_ldb:use rfc2307 = yes
-[sysvol]
-	path = ${dir}/state/sysvol
-	read only = No
-[netlogon]
-	path = ${dir}/state/sysvol/example.test/scripts
-	read only = No
-`;
-}
-
-/** Writes smb.conf, krb5.conf and TLS files for `dir` (a fresh provision or a copied template). */
-function configure(dir: string, host: string): void {
-  for (const d of ['etc', 'log', 'cache', 'pid', 'run', 'tls', 'bind-dns']) mkdirSync(join(dir, d), { recursive: true });
-  writeFileSync(join(dir, 'etc/smb.conf'), smbConf(dir, host));
-  writeFileSync(join(dir, 'krb5.conf'), `[libdefaults]\n\tdefault_realm = ${REALM}\n\tdns_lookup_realm = false\n\tdns_lookup_kdc = false\n` +
-    `[realms]\n\t${REALM} = {\n\t\tkdc = ${host}\n\t\tadmin_server = ${host}\n\t}\n[domain_realm]\n\t.example.test = ${REALM}\n`);
-  const cert = serverCertFor([host], ['dc1.example.test', 'localhost']);
-  copyFileSync(cert.certFile, join(dir, 'tls/cert.pem'));
-  copyFileSync(cert.keyFile, join(dir, 'tls/key.pem'));
-  chmodSync(join(dir, 'tls/key.pem'), 0o600); // Samba refuses a key readable by others
-  copyFileSync(testPki().caFile, join(dir, 'tls/ca.pem'));
-}
 
 const envFor = (dir: string): NodeJS.ProcessEnv => ({ ...process.env, KRB5_CONFIG: join(dir, 'krb5.conf'), PASSWD: PASSWORD });
 
@@ -195,26 +143,71 @@ async function buildTemplate(host: string, dest: string, withFixture: boolean): 
     } finally {
       await halt(r);
     }
-    renameSync(tmp, dest);
+    writeFileSync(join(tmp, 'template-host'), host);
+    try {
+      renameSync(tmp, dest);
+    } catch {
+      rmSync(tmp, { recursive: true, force: true }); // another process finished first: use theirs
+    }
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
     throw e;
   }
 }
 
+const aliveOwner = (file: string): boolean => {
+  try {
+    process.kill(Number(readFileSync(file, 'utf8')), 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 /**
- * With the address lease held, nothing else uses this address's dirs: remove instance dirs of
- * dead test processes and templates of older harness or fixture versions (~45 MB each).
+ * Makes sure the template exists. One process builds (holding `<template>.lock`); others wait
+ * for it rather than provisioning in parallel on the same 2 cores.
  */
-function sweep(host: string): void {
-  const current = new Set([0, SAMBA_FIXTURE_VERSION].map((f) => `roster-samba-template-h${HARNESS_VERSION}-f${f}-${host}`));
-  for (const name of readdirSync('/tmp')) {
-    const stale = name.startsWith(`roster-samba-${host}-`)
-      || (name.startsWith('roster-samba-template-') && name.endsWith(`-${host}`) && !current.has(name))
-      || (name.startsWith('roster-samba-template-') && name.includes(`-${host}.tmp-`));
-    if (stale) rmSync(join('/tmp', name), { recursive: true, force: true });
+async function ensureTemplate(host: string, template: string, withFixture: boolean): Promise<void> {
+  const lockFile = `${template}.lock`;
+  const deadline = Date.now() + 240_000;
+  while (!existsSync(template)) {
+    try {
+      writeFileSync(lockFile, String(process.pid), { flag: 'wx' });
+    } catch {
+      if (!aliveOwner(lockFile)) { rmSync(lockFile, { force: true }); continue; }
+      if (Date.now() > deadline) throw new Error(`waited too long for another process to build ${template}`);
+      await new Promise((r) => setTimeout(r, 500));
+      continue;
+    }
+    try {
+      if (!existsSync(template)) await buildTemplate(host, template, withFixture);
+    } finally {
+      rmSync(lockFile, { force: true });
+    }
   }
 }
+
+/**
+ * With the address lease held, nothing else uses this address's instance dirs: remove those of
+ * dead test processes. Also remove templates of older harness or fixture versions (~45 MB each)
+ * and abandoned half-built ones.
+ */
+function sweep(host: string): void {
+  const current = new Set([0, SAMBA_FIXTURE_VERSION].map((f) => templateName(f)));
+  for (const name of readdirSync('/tmp')) {
+    const path = join('/tmp', name);
+    let stale = name.startsWith(`roster-samba-${host}-`);
+    if (name.startsWith('roster-samba-template-')) {
+      const base = name.replace(/\.(tmp-.*|lock)$/, '');
+      if (!current.has(base)) stale = !name.endsWith('.lock') || !aliveOwner(path);
+      else if (name.includes('.tmp-')) stale = Date.now() - statSync(path).mtimeMs > 15 * 60_000;
+    }
+    if (stale) rmSync(path, { recursive: true, force: true });
+  }
+}
+
+const templateName = (fixtureVersion: number): string => `roster-samba-template-h${HARNESS_VERSION}-f${fixtureVersion}`;
 
 /**
  * Starts a Samba AD DC with (by default) the fixture loaded; rejects, never skips, when it
@@ -230,9 +223,9 @@ export async function startSamba(opts: { fixture?: boolean } = {}): Promise<Samb
   let dir: string | undefined;
   let r: Running | undefined;
   try {
-    const template = `/tmp/roster-samba-template-h${HARNESS_VERSION}-f${withFixture ? SAMBA_FIXTURE_VERSION : 0}-${host}`;
+    const template = join('/tmp', templateName(withFixture ? SAMBA_FIXTURE_VERSION : 0));
     sweep(host);
-    if (!existsSync(template)) await buildTemplate(host, template, withFixture);
+    await ensureTemplate(host, template, withFixture);
     dir = mkdtempSync(`/tmp/roster-samba-${host}-`);
     // cp -a keeps the sysvol's NT ACL xattrs; Samba tolerates the relocated private dir
     // because every path it uses comes from the smb.conf we rewrite.
@@ -241,6 +234,9 @@ export async function startSamba(opts: { fixture?: boolean } = {}): Promise<Samb
     r = spawnSamba(dir);
     live.add(r.child);
     await waitReady(r, host, caFile);
+    // The template may come from another address: move the DC's A record here (SRV → dc1 → host).
+    const builtOn = readFileSync(join(dir, 'template-host'), 'utf8').trim();
+    if (builtOn !== host) await sambaTool(dir, host, ['dns', 'update', host, 'example.test', 'dc1', 'A', builtOn, host]);
     const bad = listeningSockets(r.child.pid!).filter((s) => s.address !== host);
     if (bad.length > 0) throw new Error(`samba listens outside ${host}: ${bad.map((s) => `${s.proto} ${s.address}:${s.port}`).join(', ')}`);
   } catch (e) {
