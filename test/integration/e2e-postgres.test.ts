@@ -111,6 +111,49 @@ test('R15 R20 R21 R10 on PostgreSQL: deleted → flagged missing → purged afte
   assert.deepEqual([again.state, again.source, again.ruleCount, again.archives], ['active', 'ldap', 0, [address]], 'R10: archive restored');
 });
 
+test('R15 R16 on PostgreSQL: an entry filtered out by the custom filter is flagged missing; clearing the filter restores it', async () => {
+  const target = eligible[11]!;
+  const address = target.mails[0]!.toLowerCase();
+  const before = await s.user(address);
+  await s.json(['connections', 'edit', 'main', '--tenant', 'acme', '--filter', `(!(uid=${target.uid}))`]);
+  const r1 = await sync();
+  assert.equal(r1.counts.flagged, 1);
+  const u = await s.user(address);
+  assert.deepEqual([u.state, u.flagReason, u.access], ['pending_deletion', 'missing', false]);
+  await s.json(['connections', 'edit', 'main', '--tenant', 'acme', '--filter', '']);
+  const r2 = await sync();
+  assert.equal(r2.counts.restored, 1);
+  const back = await s.user(address);
+  assert.deepEqual([back.id, back.state, back.access, back.flagReason, back.deleteAfter], [before.id, 'active', true, null, null]);
+});
+
+test('R16 D6 on PostgreSQL: an entry deleted and re-created (new entryUUID) before the purge restores the same user', async () => {
+  const victim = eligible[13]!;
+  const address = victim.mails[0]!.toLowerCase();
+  await s.json(['rules', 'add', address, 'deny', 'x@spam.example', '--tenant', 'acme']);
+  const before = await s.user(address);
+  await slapd.ldapModify(ldifDelete(victim.dn));
+  assert.equal((await sync()).counts.flagged, 1);
+  await slapd.ldapAdd(ldifEntry(victim.dn, userAttrs(victim)));
+  const r = await sync();
+  assert.deepEqual([r.counts.added, r.counts.restored], [0, 1]);
+  const back = await s.user(address);
+  assert.deepEqual([back.id, back.state, back.access, back.ruleCount], [before.id, 'active', true, 1], 'same user, rules kept');
+  assert.notEqual(back.anchor, before.anchor, 'anchored to the new entry');
+});
+
+test('R41 R15 on PostgreSQL: a run that would flag too many users is held, applies nothing, and exits 7', async () => {
+  const digest = await withDb((db) => digestStore(db));
+  const legal = eligible.filter((u) => u.ou === 'Legal').length;
+  assert.ok(legal > 10 && legal > 0.05 * eligible.length, `the filter must exceed the hold threshold (${legal} of ${eligible.length})`);
+  await s.json(['connections', 'edit', 'main', '--tenant', 'acme', '--filter', '(!(ou=Legal))']);
+  const held = await s.sync({ now: tick(), expectCode: 7 });
+  assert.equal(held.status, 'held');
+  assert.equal(await withDb((db) => digestStore(db)), digest, 'a held run changed the store');
+  assert.equal((await s.json(['conflicts', 'list', '--tenant', 'acme'])).total, 0);
+  await s.json(['connections', 'edit', 'main', '--tenant', 'acme', '--filter', '']);
+});
+
 test('R25 on PostgreSQL: each applied run and each admin action has an audit row', async () => {
   const rows = await withDb((db) => db.selectFrom('audit').select(['action', 'object_id', 'actor']).execute());
   assert.deepEqual(rows.filter((r) => r.action === 'run.apply').map((r) => r.object_id).sort(), [...applied].sort());
