@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { sql, type Kysely } from 'kysely';
 import { forEachDialect } from '../../test/helpers/dialects.ts';
@@ -37,7 +40,32 @@ test('sqlite::memory: opens a migrated store', async () => {
   assert.equal(Number(r.n), 0);
 });
 
+test('sqlite: a missing data directory is created; WAL, NORMAL sync, foreign keys and busy timeout are on', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'roster-db-'));
+  try {
+    const file = join(dir, 'a', 'b', 'roster.db');
+    await using store = await openStore({ url: `sqlite:${file}` });
+    assert.ok(existsSync(file));
+    const pragma = async (name: string) => Object.values((await sql.raw(`pragma ${name}`).execute(store.db)).rows[0] as object)[0];
+    assert.equal(await pragma('journal_mode'), 'wal');
+    assert.equal(await pragma('synchronous'), 1, 'NORMAL');
+    assert.equal(await pragma('foreign_keys'), 1);
+    assert.equal(await pragma('busy_timeout'), 5000);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 forEachDialect('store migrations', (open, factory) => {
+  test('COUNT(*) and BIGINT ids come back as numbers on both dialects', async () => {
+    const { db } = await open();
+    await db.insertInto('audit').values({ at: NOW, actor: 'test', action: 'x', tenant_id: null, object_kind: null, object_id: null, before: null, after: null }).execute();
+    const n = await db.selectFrom('audit').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    assert.equal(n.n, 1);
+    const row = await db.selectFrom('audit').select('id').executeTakeFirstOrThrow();
+    assert.equal(typeof row.id, 'number');
+  });
+
   test('migrations create every table of schema.ts, and reopening is a no-op', async () => {
     const url = await factory.newUrl();
     const first = await openStore({ url });

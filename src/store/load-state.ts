@@ -47,31 +47,37 @@ export async function loadStoreState(db: Kysely<Database>, tenantId: string, con
   return buildState(rows, connectionId);
 }
 
+/** What StoreUser needs: every user column but tenant_id and the row times (less to materialize at 100k). */
+const USER_COLUMNS = [
+  'id', 'kind', 'source', 'state', 'access_enabled', 'given_name', 'surname', 'display_name', 'home_phone', 'mobile', 'company',
+  'department', 'notes', 'kerberos_name', 'ntlm_name', 'connection_id', 'anchor', 'dn', 'flag_reason', 'flagged_at', 'delete_after',
+] as const;
+
 function readRows(db: Kysely<Database>, tenantId: string, connectionId: string) {
   return Promise.all([
-      db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId).execute(),
-      db
-        .selectFrom('addresses')
-        .select(['address', 'role', 'user_id'])
-        .where('tenant_id', '=', tenantId)
-        .where('role', 'in', ['primary', 'alias'])
-        .execute(),
-      db.selectFrom('groups').select(['id', 'anchor', 'dn', 'name']).where('connection_id', '=', connectionId).execute(),
-      db
-        .selectFrom('addresses as a')
-        .innerJoin('groups as g', 'g.id', 'a.group_id')
-        .select(['a.address', 'a.group_id', 'g.connection_id'])
-        .where('a.tenant_id', '=', tenantId)
-        .where('a.role', '=', 'group')
-        .execute(),
-      db.selectFrom('memberships').select(['group_anchor', 'member_anchor']).where('connection_id', '=', connectionId).execute(),
-      db.selectFrom('contacts').select(['id', 'anchor', 'dn', 'name']).where('connection_id', '=', connectionId).execute(),
-      db
-        .selectFrom('contact_addresses as ca')
-        .innerJoin('contacts as c', 'c.id', 'ca.contact_id')
-        .select(['ca.contact_id', 'ca.address'])
-        .where('c.connection_id', '=', connectionId)
-        .execute(),
+    db.selectFrom('users').select(USER_COLUMNS).where('tenant_id', '=', tenantId).execute(),
+    db
+      .selectFrom('addresses')
+      .select(['address', 'role', 'user_id'])
+      .where('tenant_id', '=', tenantId)
+      .where('role', 'in', ['primary', 'alias'])
+      .execute(),
+    db.selectFrom('groups').select(['id', 'anchor', 'dn', 'name']).where('connection_id', '=', connectionId).execute(),
+    db
+      .selectFrom('addresses as a')
+      .innerJoin('groups as g', 'g.id', 'a.group_id')
+      .select(['a.address', 'a.group_id', 'g.connection_id'])
+      // Driven by the tenant's groups (few) rather than the tenant's addresses (many).
+      .where('g.tenant_id', '=', tenantId)
+      .execute(),
+    db.selectFrom('memberships').select(['group_anchor', 'member_anchor']).where('connection_id', '=', connectionId).execute(),
+    db.selectFrom('contacts').select(['id', 'anchor', 'dn', 'name']).where('connection_id', '=', connectionId).execute(),
+    db
+      .selectFrom('contact_addresses as ca')
+      .innerJoin('contacts as c', 'c.id', 'ca.contact_id')
+      .select(['ca.contact_id', 'ca.address'])
+      .where('c.connection_id', '=', connectionId)
+      .execute(),
     db.selectFrom('archives').select(['id', 'address', 'user_id']).where('tenant_id', '=', tenantId).execute(),
   ]);
 }

@@ -87,6 +87,12 @@ export function createSqliteDialect(db: DatabaseSync): SqliteDialect {
   const adapter: SqliteDatabase = {
     close: () => {
       cache.clear();
+      // SQLite's advice for long-lived connections: refresh planner statistics where needed.
+      try {
+        db.exec('PRAGMA optimize');
+      } catch {
+        // A read-only or busy database: statistics stay as they were.
+      }
       db.close();
     },
     prepare(sql: string): SqliteStatement {
