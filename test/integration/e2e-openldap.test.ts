@@ -101,7 +101,7 @@ before(async () => {
     connection: { profile: 'openldap', server: slapd.url, baseDn: BASE, bindDn: slapd.readerDn, bindPassword: slapd.readerPassword, extra: ['--deletion-delay', '7', '--page-size', '500'] },
   });
   // R14: a manual user that the directory also has; R30: an alias excepted before any run.
-  await s.json(['users', 'add', 'sam@example.test', '--tenant', 'acme', '--given-name', 'Old', '--notes', 'kept note']);
+  await s.json(['users', 'add', 'sam@example.test', '--tenant', 'acme', '--given-name', 'Old', '--notes', 'kept note', '--mobile', '+1 555 0000 0001']);
   await s.json(['exceptions', 'add', '--tenant', 'acme', '--connection', 'main', '--alias', 'exa.blocked@example.test']);
 });
 
@@ -169,6 +169,7 @@ test('R14 a manual user matched by the directory gets details and aliases and ke
   assert.equal(sam.details.givenName, 'Sam', 'details filled from the directory');
   assert.equal(sam.details.company, 'Hand Corp');
   assert.deepEqual(sam.aliases, ['sam.alias@example.test'], 'qualifying alias added');
+  assert.equal(sam.details.mobile, '+1 555 0000 0001', 'D10: a value the directory lacks is kept');
 });
 
 test('R30 an excepted alias is never attached to its user', async () => {
@@ -306,6 +307,9 @@ test('R31 D4 additions: created at once, linked when the directory has them, fla
   assert.deepEqual([u1.source, u1.state, u1.access, u1.anchor], ['addition', 'active', true, null]);
   const taken = await s.cli(['additions', 'add', 'pat.new@example.test', '--tenant', 'acme', '--connection', 'main', '--json']);
   assert.notEqual(taken.code, 0, 'D4: an address held by another user is refused');
+  const unmanaged = await s.cli(['additions', 'add', 'someone@other.test', '--tenant', 'acme', '--connection', 'main', '--json']);
+  assert.equal(unmanaged.code, 2, 'R31: an addition must be in a managed domain');
+  assert.equal(await s.user('someone@other.test'), null);
 
   HAND['hand-add2'] = { mails: ['add2@example.test', 'add2.alias@example.test'], given: 'Addy', uuid: '' };
   await slapd.ldapAdd(handUserLdif('hand-add2'));
@@ -377,6 +381,7 @@ test('R14 a manual user is never flagged when its directory entry goes away', as
   assert.equal(r.counts.flagged, 0);
   const sam = await s.user('sam@example.test');
   assert.deepEqual([sam.source, sam.state, sam.access], ['manual', 'active', true]);
+  assert.deepEqual(sam.aliases, ['sam.alias@example.test'], 'R14: aliases are never removed from a manual user');
   assert.equal((await conflicts()).has('sam@example.test'), false);
 });
 
