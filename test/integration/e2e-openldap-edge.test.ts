@@ -8,7 +8,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSlapd, type Slapd } from '../helpers/slapd.ts';
 import { scenario, type Scenario } from '../helpers/cli.ts';
-import { ldifEntry } from '../fixtures/ldif.ts';
+import { ldifEntry, ldifDelete } from '../fixtures/ldif.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const BASE = 'dc=example,dc=test';
 const PEOPLE = `ou=people,${BASE}`;
@@ -20,14 +22,16 @@ const ENTRIES: Array<[string, string[], string]> = [
   ['uex', ['uex@example.test'], '0000cccc-0000-4000-8000-000000000005'],
   ['claim-a', ['a1@example.test', 'dup@example.test'], '0000cccc-0000-4000-8000-000000000006'],
   ['claim-b', ['b1@example.test', 'dup@example.test'], '0000cccc-0000-4000-8000-000000000007'],
+  ['csv', ['csv@example.test'], '0000cccc-0000-4000-8000-000000000008'],
 ];
+const CSV_NAME = 'Doe, "JJ" Jr';
 
 function ldif(): string {
   let out = ldifEntry(BASE, { objectClass: ['top', 'dcObject', 'organization'], dc: 'example', o: 'Example' });
   out += ldifEntry(PEOPLE, { objectClass: ['top', 'organizationalUnit'], ou: 'people' });
   for (const [uid, mails, uuid] of ENTRIES) {
     out += ldifEntry(`uid=${uid},${PEOPLE}`, { objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson'], uid, cn: `${uid} Edge`,
-      sn: 'Edge', givenName: uid, mail: mails, entryUUID: uuid });
+      sn: 'Edge', givenName: uid, mail: mails, entryUUID: uuid, displayName: uid === 'csv' ? CSV_NAME : undefined });
   }
   return out;
 }
@@ -112,4 +116,16 @@ test('D10 R22 forbidden admin actions: editing a directory user, resolving a con
   const del = await s.cli(['conflicts', 'delete', 'tk@example.test', '--tenant', 'acme', '--json']);
   assert.notEqual(del.code, 0, 'an active user is not a conflict');
   assert.notEqual(await s.user('tk@example.test'), null);
+});
+
+test('R22 the conflicts export is valid CSV when a display name holds a comma and quotes', async () => {
+  await slapd.ldapModify(ldifDelete(`uid=csv,${PEOPLE}`));
+  const r = await s.sync({ now: '2026-12-01T05:00:00.000Z' });
+  assert.equal(r.counts.flagged, 1);
+  const file = join(s.dataDir, 'edge.csv');
+  await s.json(['conflicts', 'export', '--tenant', 'acme', '--out', file]);
+  const line = readFileSync(file, 'utf8').split(/\r?\n/).find((l) => l.startsWith('csv@example.test'));
+  assert.ok(line);
+  assert.ok(line.includes('"Doe, ""JJ"" Jr"'), `RFC 4180 quoting: ${line}`);
+  assert.ok(line.includes(',missing,'));
 });
