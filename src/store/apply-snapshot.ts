@@ -5,7 +5,7 @@
  */
 import type { PlanOp } from '../core/model.ts';
 import type { ApplyRun } from './apply-run.ts';
-import { bulkInsert, chunk, updateFromValues, type BulkColumns } from './batch.ts';
+import { bulkInsert, chunk, chunkRows, TUPLE_ROWS, updateFromValues, type BulkColumns } from './batch.ts';
 import { newId } from './ids.ts';
 
 const T = 'text' as const;
@@ -75,7 +75,7 @@ export async function applyMembers(run: ApplyRun, ops: Op<'set_members'>[]): Pro
   const connectionId = run.plan.connectionId;
   await run.inBatches(ops, async (batch) => {
     const removed = batch.flatMap((o) => o.remove.map((m) => [o.groupAnchor, m] as const));
-    for (const part of chunk(removed, 2)) {
+    for (const part of chunkRows(removed, TUPLE_ROWS)) {
       await run.trx
         .deleteFrom('memberships')
         .where('connection_id', '=', connectionId)

@@ -5,7 +5,7 @@
  */
 import type { PlanOp, UserFields } from '../core/model.ts';
 import type { ApplyRun } from './apply-run.ts';
-import { bulkInsert, chunk, updateFromValues, type BulkColumns } from './batch.ts';
+import { bulkInsert, chunk, chunkRows, TUPLE_ROWS, updateFromValues, type BulkColumns } from './batch.ts';
 import { newId } from './ids.ts';
 
 const T = 'text' as const;
@@ -21,7 +21,7 @@ type Op<K extends PlanOp['op']> = Extract<PlanOp, { op: K }>;
 /** remove_alias: deletes exactly the (address, user) alias rows named. */
 export async function applyAliasRemovals(run: ApplyRun, ops: Op<'remove_alias'>[]): Promise<void> {
   await run.inBatches(ops, async (batch) => {
-    for (const part of chunk(batch, 2)) {
+    for (const part of chunkRows(batch, TUPLE_ROWS)) {
       await run.trx
         .deleteFrom('addresses')
         .where('role', '=', 'alias')
@@ -91,7 +91,7 @@ export async function applyUserUpdates(run: ApplyRun, ops: Op<'update_user'>[]):
   for (const part of chunk(moves, 1)) {
     await run.trx.deleteFrom('addresses').where('role', '=', 'primary').where('user_id', 'in', part.map((m) => m.userId)).execute();
   }
-  for (const part of chunk(moves, 2)) {
+  for (const part of chunkRows(moves, TUPLE_ROWS)) {
     await run.trx
       .deleteFrom('addresses')
       .where('role', '=', 'alias')

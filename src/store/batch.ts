@@ -11,6 +11,20 @@ export const MAX_PARAMS = 30_000;
 /** Rows per statement cap: larger statements stop paying off and hold locks longer. */
 export const MAX_ROWS = 2_000;
 
+/**
+ * Rows per `(a, b) IN ((…), (…))` statement. PostgreSQL turns a row-value IN list into ORs and
+ * checks every candidate row against all of them, so the cost grows with the square of the
+ * list: small lists keep it linear overall (SQLite would take larger ones).
+ */
+export const TUPLE_ROWS = 250;
+
+/** Splits items into chunks of at most `size`. */
+export function chunkRows<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
 /** Splits items so that each chunk binds at most MAX_PARAMS parameters and MAX_ROWS rows. */
 export function chunk<T>(items: readonly T[], paramsPerItem: number): T[][] {
   const size = Math.max(1, Math.min(MAX_ROWS, Math.floor(MAX_PARAMS / Math.max(1, paramsPerItem))));
