@@ -27,6 +27,8 @@ let pg: TestPostgres;
 let url: string;
 let s: Scenario;
 const applied: string[] = [];
+let heldRun = '';
+let heldFlags = 0;
 
 async function sync(): Promise<any> {
   const r = await s.sync({ now: tick() });
@@ -142,6 +144,14 @@ test('R16 D6 on PostgreSQL: an entry deleted and re-created (new entryUUID) befo
   assert.notEqual(back.anchor, before.anchor, 'anchored to the new entry');
 });
 
+test('R25 on PostgreSQL: each applied run and each admin action has an audit row', async () => {
+  const rows = await withDb((db) => db.selectFrom('audit').select(['action', 'object_id', 'actor']).execute());
+  assert.deepEqual(rows.filter((r) => r.action === 'run.apply').map((r) => r.object_id).sort(), [...applied].sort());
+  const actions = new Set(rows.map((r) => r.action));
+  for (const a of ['tenant.add', 'domain.add', 'connection.add', 'rule.add', 'archive.add', 'user.purge']) assert.ok(actions.has(a), `audit has ${a}`);
+  assert.ok(rows.filter((r) => r.action === 'user.purge').every((r) => r.actor !== ''));
+});
+
 test('R41 R15 on PostgreSQL: a run that would flag too many users is held, applies nothing, and exits 7', async () => {
   const digest = await withDb((db) => digestStore(db));
   const legal = eligible.filter((u) => u.ou === 'Legal').length;
@@ -151,13 +161,15 @@ test('R41 R15 on PostgreSQL: a run that would flag too many users is held, appli
   assert.equal(held.status, 'held');
   assert.equal(await withDb((db) => digestStore(db)), digest, 'a held run changed the store');
   assert.equal((await s.json(['conflicts', 'list', '--tenant', 'acme'])).total, 0);
-  await s.json(['connections', 'edit', 'main', '--tenant', 'acme', '--filter', '']);
+  heldRun = held.id;
+  heldFlags = legal;
 });
 
-test('R25 on PostgreSQL: each applied run and each admin action has an audit row', async () => {
-  const rows = await withDb((db) => db.selectFrom('audit').select(['action', 'object_id', 'actor']).execute());
-  assert.deepEqual(rows.filter((r) => r.action === 'run.apply').map((r) => r.object_id).sort(), [...applied].sort());
-  const actions = new Set(rows.map((r) => r.action));
-  for (const a of ['tenant.add', 'domain.add', 'connection.add', 'rule.add', 'archive.add', 'user.purge']) assert.ok(actions.has(a), `audit has ${a}`);
-  assert.ok(rows.filter((r) => r.action === 'user.purge').every((r) => r.actor !== ''));
+test('R41 on PostgreSQL: an admin approves the held run from the CLI and its plan is applied once', async () => {
+  assert.notEqual(heldRun, '', 'the previous test left a held run');
+  const approve = await s.cli(['runs', 'approve', heldRun, '--tenant', 'acme', '--json'], { now: tick() });
+  assert.equal(approve.code, 0, `roster runs approve: ${approve.stderr}`);
+  assert.equal((await s.json(['conflicts', 'list', '--tenant', 'acme'])).total, heldFlags);
+  const again = await s.cli(['runs', 'approve', heldRun, '--tenant', 'acme', '--json'], { now: tick() });
+  assert.notEqual(again.code, 0, 'a held plan is applied once');
 });
