@@ -128,9 +128,16 @@ export async function startPostgres(): Promise<TestPostgres> {
   };
 }
 
-// `node test/helpers/postgres.ts` starts a private cluster and prints its URL until Ctrl-C.
+// `node test/helpers/postgres.ts` starts a private cluster, prints its URL and keeps it running
+// until SIGINT/SIGTERM, then stops and removes it.
 if (import.meta.main) {
   const p = await startPostgres();
   console.log(p.url('postgres'));
-  process.on('SIGINT', () => void p.stop().then(() => process.exit(0)));
+  const keepAlive = setInterval(() => {}, 1 << 30);
+  const stop = (): void => {
+    clearInterval(keepAlive);
+    void p.stop().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
 }
