@@ -79,13 +79,19 @@ async function startPrivateCluster(): Promise<Server> {
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`private PostgreSQL did not start: ${(e as Error).message}\n${tail}`);
   }
+  const stopNow = (): void => {
+    spawnSync('runuser', ['-u', 'postgres', '--', join(bin, 'pg_ctl'), '-D', data, '-m', 'immediate', '-w', 'stop'], {
+      timeout: 60_000,
+    });
+    rmSync(dir, { recursive: true, force: true });
+  };
+  // A test process that exits without calling stop() (a failed before hook) leaves no cluster behind.
+  process.once('exit', stopNow);
   return {
     base: new URL(`postgres://postgres@127.0.0.1:${port}/postgres`),
     async stopServer() {
-      spawnSync('runuser', ['-u', 'postgres', '--', join(bin, 'pg_ctl'), '-D', data, '-m', 'immediate', '-w', 'stop'], {
-        timeout: 60_000,
-      });
-      rmSync(dir, { recursive: true, force: true });
+      process.removeListener('exit', stopNow);
+      stopNow();
     },
   };
 }
