@@ -132,6 +132,19 @@ async function main(): Promise<number> {
     const a = [...aRuns].sort((x, y) => x.wallS - y.wallS)[1]!;
     say(`(a) ${a.wallS.toFixed(2)} s (median of ${aRuns.map((m) => m.wallS.toFixed(2)).join(', ')}) — ${dumped} entries (${searches.map((s) => s.what).join(' + ')})`);
 
+    // Diagnostics (no target): the read alone, in a bare Node process with ldapts, and the product's reader.
+    const floorJob = join(work, 'floor.json');
+    writeFileSync(floorJob, JSON.stringify({ url: slapd.url, bindDn: slapd.readerDn, passwordFile: pwFile, settings }));
+    const floors: Array<{ label: string; m: Measured }> = [];
+    for (const [mode, label] of [['ldapts', 'ldapts searchPaginated, same searches, bare Node'], ['roster-read', 'product readDirectory() only, no store']] as const) {
+      const m = await measure(process.execPath, ['--no-warnings', resolve(import.meta.dirname, 'read-floor.ts'), mode, floorJob]);
+      mustSucceed(`read floor ${mode}`, m);
+      const n = (JSON.parse(m.stdout) as { entries: number }).entries;
+      if (n !== dumped) throw new Error(`read floor ${mode} read ${n} entries, (a) dumped ${dumped}`);
+      floors.push({ label, m });
+      say(`    diagnostic: ${label}: ${m.wallS.toFixed(2)} s (${(m.wallS / a.wallS).toFixed(2)}× (a)), peak RSS ${m.peakRssMb.toFixed(0)} MB`);
+    }
+
     const b = await timedSync(stores.sqlite, 'b-sqlite');
     say(`(b) ${b.m.wallS.toFixed(2)} s — ${countsNote(b.rec)}`);
     if (b.rec.counts && b.rec.counts.read + b.rec.counts.groups !== dumped) {
@@ -209,6 +222,8 @@ async function main(): Promise<number> {
         `Transport: plain LDAP on loopback, reader bind, page size ${settings.pageSize}.`, '',
         table, '', `- (a), one timed process: \`${cmdA}\``, '', '  i.e. back to back:', '', '  ```sh',
         ...searches.map((x) => `  ${ldapsearchArgv(target, x).map(shq).join(' ')} > /dev/null`), '  ```', '', `- (b): \`${cmdB}\``, `- (c), (d), (e): the same; PostgreSQL runs add \`ROSTER_DATABASE_URL=<bench database>\`.`,
+        '- Diagnostics, no target (each a whole process, same transport and searches as (a)):',
+        ...floors.map((f) => `  - ${f.label}: ${f.m.wallS.toFixed(2)} s = ${(f.m.wallS / a.wallS).toFixed(2)}× (a), peak RSS ${f.m.peakRssMb.toFixed(0)} MB`),
         '- Run records of the syncs:', ...syncs.map(([k, x]) => `  - (${k}) ${countsNote(x)}`), `- Directory changes for (e):`, ...plan.names.map((n) => `  - ${n}`), '',
         `Rows written in (d), counted by the database: SQLite triggers ${dRows.detail}; PostgreSQL pg_stat_user_tables ${dpRows.detail}.`, '',
       ].join('\n'));

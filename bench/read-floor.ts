@@ -1,0 +1,54 @@
+/**
+ * Diagnostic child process of the bench (not a target of the issue): how much of a sync is the
+ * read alone. `node bench/read-floor.ts ldapts|roster-read JOB.json` reads the connection's
+ * directory once and prints `{"entries": N}`:
+ *   - `ldapts`: the same searches as (a) with ldapts' searchPaginated, entries discarded — the
+ *     floor of any Node client on this stack (process start, BER decoding, page round trips);
+ *   - `roster-read`: the product's readDirectory() (paging, mapping, range handling), no store.
+ * The JSON job holds the connection settings and the password FILE (the password is never an
+ * argument or printed).
+ */
+import { readFileSync } from 'node:fs';
+import { Client } from 'ldapts';
+import type { ConnectionSettings } from '../src/core/connection.ts';
+import { readDirectory } from '../src/directory/read-directory.ts';
+import { searchesOf } from './reference-dump.ts';
+
+export interface FloorJob {
+  url: string;
+  bindDn: string;
+  passwordFile: string;
+  settings: ConnectionSettings;
+}
+
+async function ldaptsRead(job: FloorJob, password: string): Promise<number> {
+  const client = new Client({ url: job.url, timeout: 60_000, connectTimeout: 10_000 });
+  let n = 0;
+  try {
+    await client.bind(job.bindDn, password);
+    for (const s of searchesOf(job.settings)) {
+      const pages = client.searchPaginated(job.settings.baseDn, { scope: 'sub', filter: s.filter, attributes: s.attrs, paged: { pageSize: job.settings.pageSize } });
+      for await (const page of pages) n += page.searchEntries.length;
+    }
+  } finally {
+    await client.unbind();
+  }
+  return n;
+}
+
+async function rosterRead(job: FloorJob, password: string): Promise<number> {
+  const r = await readDirectory(job.settings, password);
+  return r.snapshot.users.length + r.snapshot.groups.length + r.snapshot.contacts.length;
+}
+
+if (import.meta.main) {
+  const [mode, file] = process.argv.slice(2);
+  if ((mode !== 'ldapts' && mode !== 'roster-read') || file === undefined) {
+    process.stderr.write('usage: node bench/read-floor.ts ldapts|roster-read JOB.json\n');
+    process.exit(2);
+  }
+  const job = JSON.parse(readFileSync(file, 'utf8')) as FloorJob;
+  const password = readFileSync(job.passwordFile, 'utf8');
+  const entries = mode === 'ldapts' ? await ldaptsRead(job, password) : await rosterRead(job, password);
+  process.stdout.write(`${JSON.stringify({ entries })}\n`);
+}
