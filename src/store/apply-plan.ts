@@ -65,6 +65,7 @@ export async function applyPlan(db: Kysely<Database>, plan: Plan, ctx: ApplyCont
     await applyContacts(run, by.upsert_contact);
     run.audit('run.apply', 'run', ctx.runId, null, { connectionId: plan.connectionId, ops: byKind, counts: plan.counts });
     await run.flushAudit();
+    await ctx.finalize?.(trx);
     return run.auditRows;
   });
   return { byKind, auditRows };

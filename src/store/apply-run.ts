@@ -21,6 +21,11 @@ export interface ApplyContext {
   tenantId: string;
   /** Called between batches INSIDE the transaction with ops done so far and plan.ops.length. */
   onBatch?: (done: number, total: number) => Promise<void> | void;
+  /**
+   * Last statements of the SAME transaction (the run record's final status, the connection's
+   * cursor), so a crash never leaves a plan applied with its run still 'running'.
+   */
+  finalize?: (trx: Kysely<Database>) => Promise<void>;
 }
 
 /** Ops per progress step: each batch of ops is written with a few bulk statements. */

@@ -3,7 +3,7 @@
  * transaction that first writes the connection's row (a row lock on PostgreSQL, the write lock
  * on SQLite), so two claimers are serialized and the second sees the first's 'running' run.
  */
-import { randomUUID } from 'node:crypto';
+import { newId } from '../store/ids.ts';
 import type { Kysely } from 'kysely';
 import type { Database, RunTable } from '../store/schema.ts';
 import { RosterError } from '../core/errors.ts';
@@ -45,7 +45,7 @@ export async function claimRun(db: Kysely<Database>, c: ClaimInput): Promise<Run
       }
     }
     const run: RunTable = {
-      id: randomUUID(),
+      id: newId(), // UUIDv7: runs sort in the order they were made, whatever the lifecycle clock says
       tenant_id: c.tenantId,
       connection_id: c.connectionId,
       trigger: c.trigger,

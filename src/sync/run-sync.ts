@@ -4,7 +4,9 @@
  * Dry runs (R19) take the same path and stop before applying. Any failure marks the run
  * 'failed' with its code and changes nothing else (R5): applyPlan is one transaction.
  */
+import type { Kysely } from 'kysely';
 import type { Store } from '../store/db.ts';
+import type { Database } from '../store/schema.ts';
 import type { Plan, RunCounts, RunIssue, SkippedEntry } from '../core/model.ts';
 import type { ConnectionSettings } from '../core/connection.ts';
 import { RosterError, isRosterError, type ErrorCode } from '../core/errors.ts';
@@ -46,12 +48,12 @@ export interface RunSyncOptions {
 const CHUNK = 500;
 
 /** R6/D9: skipped entries and issues become run_items rows, in multi-row batches. */
-async function saveItems(store: Store, runId: string, skipped: SkippedEntry[], issues: RunIssue[]): Promise<void> {
+async function saveItems(db: Kysely<Database>, runId: string, skipped: SkippedEntry[], issues: RunIssue[]): Promise<void> {
   const rows = [
     ...skipped.map((s) => ({ run_id: runId, kind: 'skipped', code: s.reason, anchor: s.anchor, dn: s.dn, value: s.value, detail: null })),
     ...issues.map((i) => ({ run_id: runId, kind: 'issue', code: i.code, anchor: i.anchor, dn: i.dn, value: i.value, detail: i.detail ?? null })),
   ];
-  for (let i = 0; i < rows.length; i += CHUNK) await store.db.insertInto('run_items').values(rows.slice(i, i + CHUNK)).execute();
+  for (let i = 0; i < rows.length; i += CHUNK) await db.insertInto('run_items').values(rows.slice(i, i + CHUNK)).execute();
 }
 
 /** Succeeded runs keep a summary (op counts); held and previewed runs keep the whole plan (R19, R41). */
@@ -103,6 +105,18 @@ export async function runSync(store: Store, o: RunSyncOptions): Promise<RunRecor
     const plan = planRun(read.snapshot, state, runSettings, o.now);
     const guard = guardPlan(plan);
     const status = o.dryRun ? 'previewed' : guard.hold ? 'held' : 'succeeded';
+    // The run's own rows: written with the plan's transaction when it is applied, alone otherwise.
+    const record = async (ex: Kysely<Database>): Promise<void> => {
+      await saveItems(ex, run.id, plan.skipped, plan.issues);
+      await finish(ex, run.id, started, {
+        status,
+        server_used: serverUsed,
+        counts: JSON.stringify(plan.counts satisfies RunCounts),
+        plan: JSON.stringify(status === 'succeeded' ? planSummary(plan) : plan),
+        error: status === 'held' ? `held for approval: ${guard.reason ?? 'mass-deletion threshold (R41)'}` : null,
+        error_code: status === 'held' ? 'held' : null,
+      });
+    };
     if (status === 'succeeded') {
       o.onProgress?.({ phase: 'apply', done: 0, total: plan.ops.length });
       await applyPlan(db, plan, {
@@ -111,40 +125,36 @@ export async function runSync(store: Store, o: RunSyncOptions): Promise<RunRecor
         now: o.now,
         tenantId: o.tenantId,
         onBatch: (done: number, total: number) => o.onProgress?.({ phase: 'apply', done, total }),
+        finalize: async (trx) => {
+          await trx.updateTable('connections').set({ last_complete_run_at: o.now }).where('id', '=', conn.id).execute();
+          await record(trx);
+        },
       });
-      await db.updateTable('connections').set({ last_complete_run_at: o.now }).where('id', '=', conn.id).execute();
+    } else {
+      await db.transaction().execute(record);
     }
-    await saveItems(store, run.id, plan.skipped, plan.issues);
-    await finish(store, run.id, started, {
-      status,
-      server_used: serverUsed,
-      counts: JSON.stringify(plan.counts satisfies RunCounts),
-      plan: JSON.stringify(status === 'succeeded' ? planSummary(plan) : plan),
-      error: status === 'held' ? `held for approval: ${guard.reason ?? 'mass-deletion threshold (R41)'}` : null,
-      error_code: status === 'held' ? 'held' : null,
-    });
     o.onProgress?.({ phase: 'done' });
     return readRunRecord(db, run.id);
   } catch (e) {
     const code: ErrorCode = isRosterError(e) ? e.code : 'internal';
     const message = e instanceof Error ? e.message : String(e);
-    await finish(store, run.id, started, { status: 'failed', server_used: serverUsed, error: message, error_code: code });
+    await finish(db, run.id, started, { status: 'failed', server_used: serverUsed, error: message, error_code: code });
     if (isRosterError(e)) throw new RosterError(e.code, e.message, { cause: e, details: { ...e.details, runId: run.id } });
     throw new RosterError('internal', `run failed: ${message}`, { cause: e, details: { runId: run.id } });
   }
 }
 
 async function finish(
-  store: Store,
+  db: Kysely<Database>,
   runId: string,
   started: number,
   set: { status: string; server_used: string | null; counts?: string; plan?: string; error: string | null; error_code: string | null },
 ): Promise<void> {
-  const runRow = await store.db.selectFrom('runs').select('started_at').where('id', '=', runId).executeTakeFirstOrThrow();
+  const runRow = await db.selectFrom('runs').select('started_at').where('id', '=', runId).executeTakeFirstOrThrow();
   const duration = Math.round(performance.now() - started);
   // D5: lifecycle times follow the (possibly overridden) clock; the duration is real.
   const finishedAt = new Date(Date.parse(runRow.started_at) + duration).toISOString();
-  await store.db
+  await db
     .updateTable('runs')
     .set({ ...set, finished_at: finishedAt, duration_ms: duration })
     .where('id', '=', runId)

@@ -19,6 +19,8 @@ import { addDomain } from '../../src/store/admin/domains.ts';
 import { addConnection, type ConnectionInfo } from '../../src/store/admin/connections.ts';
 import { encryptSecret } from '../../src/sync/secrets.ts';
 import { runSync, type RunSyncOptions } from '../../src/sync/run-sync.ts';
+import { approveHeldRun, rejectHeldRun } from '../../src/sync/review-run.ts';
+import { claimRun } from '../../src/sync/run-claim.ts';
 import { DEFAULT_CONNECTION_SETTINGS } from '../../src/core/connection.ts';
 import { RosterError } from '../../src/core/errors.ts';
 
@@ -173,6 +175,34 @@ test('R41: a run that would flag too many users is held with its plan and applie
   const row = await store.db.selectFrom('runs').select('plan').where('id', '=', r.id).executeTakeFirstOrThrow();
   const plan = JSON.parse(row.plan ?? '{}') as { ops?: { op: string }[] };
   assert.equal(plan.ops?.filter((o) => o.op === 'flag_user').length, 20, 'the whole plan is kept for approval');
+});
+
+test('R41: a rejected held run applies nothing; approval is refused while a run is going on or once a later run applied; an approval applies the plan once', async () => {
+  const held = (await store.db.selectFrom('runs').select('id').where('status', '=', 'held').executeTakeFirstOrThrow()).id;
+  const before = await digestStore(store.db);
+  const rejected = await rejectHeldRun(store.db, { tenantId: tenant.id, runId: held, ...ctx });
+  assert.equal(rejected.status, 'rejected');
+  assert.equal(await digestStore(store.db), before, 'a rejected plan changed the store');
+  await assert.rejects(approveHeldRun(store.db, { tenantId: tenant.id, runId: held, ...ctx }), (e: RosterError) => e.code === 'conflict');
+
+  const stale = await runSync(store, opts());
+  assert.equal(stale.status, 'held');
+  const other = await claimRun(store.db, { ...opts(), connectionName: 'main' });
+  await assert.rejects(approveHeldRun(store.db, { tenantId: tenant.id, runId: stale.id, ...ctx }), /is running/);
+  await store.db.updateTable('runs').set({ status: 'succeeded' }).where('id', '=', other.id).execute();
+  await assert.rejects(approveHeldRun(store.db, { tenantId: tenant.id, runId: stale.id, ...ctx }), /may be stale/);
+  assert.equal(await digestStore(store.db), before, 'a refused approval changed the store');
+
+  const pending = async () => (await store.db.selectFrom('users').select('id').where('state', '=', 'pending_deletion').execute()).length;
+  const flaggedBefore = await pending();
+  const fresh = await runSync(store, opts());
+  assert.equal(fresh.status, 'held');
+  const approved = await approveHeldRun(store.db, { tenantId: tenant.id, runId: fresh.id, ...ctx });
+  assert.equal(approved.status, 'approved');
+  assert.equal(await pending(), flaggedBefore + 20, 'the approved plan flagged the 20 users');
+  await assert.rejects(approveHeldRun(store.db, { tenantId: tenant.id, runId: fresh.id, ...ctx }), (e: RosterError) => e.code === 'conflict');
+  const audit = await store.db.selectFrom('audit').select('action').where('object_id', '=', fresh.id).execute();
+  assert.deepEqual(audit.map((a) => a.action).sort(), ['run.apply', 'run.approve']);
 });
 
 test('R42: the bind password appears in no table in clear', async () => {

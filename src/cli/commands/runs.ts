@@ -1,9 +1,10 @@
-/** `roster runs list|show` — sync runs per connection (R52, D9). */
+/** `roster runs list|show|approve|reject` — sync runs per connection (R52, D9), held runs (R41). */
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { RosterError } from '../../core/errors.ts';
 import { listRuns, showRun, type RunSummary } from '../../store/admin/runs.ts';
-import { withStore } from '../with-store.ts';
+import { adminCtx, withStore } from '../with-store.ts';
+import { approveHeldRun, rejectHeldRun } from '../../sync/review-run.ts';
 import { fields, table } from '../output.ts';
 import { connectionOptions, intOption, resolveScope, resolveTenant, tenantOptions, type ConnectionOpts, type TenantOpts } from './admin-common.ts';
 
@@ -88,4 +89,17 @@ export function register(program: Command, ctx: CliContext): void {
         ...(r.plan === undefined ? [] : ['', JSON.stringify(r.plan, null, 2)]),
       ]);
     });
+  for (const verb of ['approve', 'reject'] as const) {
+    const what = verb === 'approve'
+      ? 'apply the plan of a held run, exactly and once (R41)'
+      : 'discard the plan of a held run; nothing is applied (R41)';
+    tenantOptions(cmd.command(`${verb} <id>`).description(what)).action(async (id: string, o: TenantOpts) => {
+      const r = await withStore(ctx, async (s) => {
+        const tenant = await resolveTenant(s.db, o);
+        const input = { tenantId: tenant.id, runId: id, ...adminCtx(ctx) };
+        return verb === 'approve' ? approveHeldRun(s.db, input) : rejectHeldRun(s.db, input);
+      });
+      ctx.emit(r, `run ${r.id} ${r.status}: ${countsLine(r.counts)}`);
+    });
+  }
 }

@@ -66,6 +66,24 @@ function checkDn(label: string, dn: string, required: boolean): void {
 }
 
 /**
+ * Active Directory (and Samba AD) also bind with a user principal name (`svc@EXAMPLE.COM`) or a
+ * down-level logon name (`EXAMPLE\\svc`); OpenLDAP binds with a DN only.
+ */
+function checkBindName(s: ConnectionSettings): void {
+  if (s.profile === 'active-directory') {
+    if (/^[^\s@=,]+@[^\s@=,]+$/.test(s.bindDn)) return; // UPN
+    if (/^[^\s\\=,]+\\[^\s\\=,]+$/.test(s.bindDn)) return; // DOMAIN\user
+  }
+  const hint = s.profile === 'active-directory' ? ', a UPN (svc@example.com) or DOMAIN\\user' : '';
+  try {
+    checkDn('bind DN', s.bindDn, false);
+  } catch (e) {
+    if (hint === '') throw e;
+    bad(`bind DN "${s.bindDn}" is not a valid DN (attr=value,attr=value…)${hint}`);
+  }
+}
+
+/**
  * Validates settings (R1, R2, R3, R20, R43, R57) and returns them with the custom filter
  * normalized. Throws 'bad_input' with the first problem; a bad filter carries the parser's message.
  */
@@ -73,7 +91,7 @@ export function validateConnectionSettings(s: ConnectionSettings): ConnectionSet
   if (s.profile !== 'active-directory' && s.profile !== 'openldap') bad(`unknown profile "${String(s.profile)}" (active-directory or openldap)`);
   checkServers(s);
   checkDn('base DN', s.baseDn, true);
-  checkDn('bind DN', s.bindDn, false);
+  checkBindName(s);
   let customFilter = s.customFilter;
   if (customFilter !== null) {
     const v = validateFilter(customFilter);

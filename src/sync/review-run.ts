@@ -1,0 +1,83 @@
+/**
+ * R41: an admin approves a held run (its stored plan is applied exactly, once) or rejects it.
+ *
+ * Approval refuses a plan that may be stale: once another run of the connection has been applied
+ * (or approved) after the held run started, the store the plan was computed against is gone, so
+ * the admin must sync again. "Once" is enforced inside the apply transaction: the run moves from
+ * 'held' to 'approved' with a compare-and-set, and a second approval finds no held run and rolls back.
+ */
+import type { Kysely } from 'kysely';
+import type { Plan } from '../core/model.ts';
+import { RosterError } from '../core/errors.ts';
+import { applyPlan } from '../store/apply-plan.ts';
+import type { Database } from '../store/schema.ts';
+import { readRunRecord, type RunRecord } from './run-record.ts';
+
+export interface ReviewInput {
+  tenantId: string;
+  runId: string;
+  actor: string;
+  /** Lifecycle clock (D5). */
+  now: string;
+}
+
+async function heldRun(db: Kysely<Database>, tenantId: string, runId: string) {
+  const run = await db.selectFrom('runs').selectAll().where('id', '=', runId).where('tenant_id', '=', tenantId).executeTakeFirst();
+  if (!run) throw new RosterError('not_found', `no run ${runId} in this tenant`);
+  if (run.status !== 'held') {
+    throw new RosterError('conflict', `run ${runId} is ${run.status}: only a held run can be approved or rejected`);
+  }
+  return run;
+}
+
+async function auditReview(trx: Kysely<Database>, i: ReviewInput, action: string, after: unknown): Promise<void> {
+  await trx.insertInto('audit').values({
+    at: i.now, actor: i.actor, action, tenant_id: i.tenantId, object_kind: 'run', object_id: i.runId,
+    before: JSON.stringify({ status: 'held' }), after: JSON.stringify(after),
+  }).execute();
+}
+
+/** Moves the run from held to `to` inside `trx`; throws (rolling back) when it is no longer held. */
+async function leaveHeld(trx: Kysely<Database>, i: ReviewInput, to: 'approved' | 'rejected'): Promise<void> {
+  const r = await trx.updateTable('runs').set({ status: to, error: null, error_code: null })
+    .where('id', '=', i.runId).where('status', '=', 'held').executeTakeFirst();
+  if (Number(r.numUpdatedRows) !== 1) throw new RosterError('conflict', `run ${i.runId} is no longer held: it was approved or rejected meanwhile`);
+}
+
+export async function approveHeldRun(db: Kysely<Database>, i: ReviewInput): Promise<RunRecord> {
+  const run = await heldRun(db, i.tenantId, i.runId);
+  const later = await db.selectFrom('runs').select(['id', 'status'])
+    .where('connection_id', '=', run.connection_id)
+    .where('id', '!=', run.id)
+    .where((eb) => eb.or([
+      eb('status', '=', 'running'),
+      // Run ids are UUIDv7: a greater id is a later run in real time, even under a frozen clock (D5).
+      eb.and([eb('status', 'in', ['succeeded', 'approved']), eb('id', '>', run.id)]),
+    ]))
+    .executeTakeFirst();
+  if (later) {
+    throw new RosterError('conflict', later.status === 'running'
+      ? `run ${later.id} of this connection is running: approve when it has finished`
+      : `run ${later.id} was applied after this plan was made, so the plan may be stale: run sync again`);
+  }
+  if (run.plan === null) throw new RosterError('internal', `held run ${run.id} has no stored plan`);
+  const plan = JSON.parse(run.plan) as Plan;
+  await applyPlan(db, plan, {
+    runId: run.id, actor: i.actor, now: i.now, tenantId: i.tenantId,
+    finalize: async (trx) => {
+      await leaveHeld(trx, i, 'approved');
+      await trx.updateTable('connections').set({ last_complete_run_at: i.now }).where('id', '=', run.connection_id).execute();
+      await auditReview(trx, i, 'run.approve', { status: 'approved', flagged: plan.flagCount });
+    },
+  });
+  return readRunRecord(db, run.id);
+}
+
+export async function rejectHeldRun(db: Kysely<Database>, i: ReviewInput): Promise<RunRecord> {
+  await heldRun(db, i.tenantId, i.runId);
+  await db.transaction().execute(async (trx) => {
+    await leaveHeld(trx, i, 'rejected');
+    await auditReview(trx, i, 'run.reject', { status: 'rejected' });
+  });
+  return readRunRecord(db, i.runId);
+}
