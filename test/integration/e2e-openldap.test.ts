@@ -222,11 +222,19 @@ test('R13a a primary address change keeps the user, its rules and its archive li
   assert.equal(await s.user('pat@example.test'), null, 'the old primary is released');
 });
 
-test('R13 an alias qualifies once its domain is managed', async () => {
+test('R13 R10 with the directory unchanged, managing a new domain brings in its users and the aliases that now qualify', async () => {
   assert.deepEqual((await s.user('hank@example.test')).aliases, []);
+  await slapd.ldapAdd(ldifEntry(handDn('hand-net'), {
+    objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson'], uid: 'hand-net', cn: 'Nina Net', sn: 'Net', mail: ['nina@example.net'],
+  }));
+  const skipped = await sync();
+  assert.equal(skipped.counts.added, 0, 'a user whose primary is in an unmanaged domain is not added');
+  assert.equal(await s.user('nina@example.net'), null);
   await s.json(['domains', 'add', 'example.net', '--tenant', 'acme']);
-  const r = await sync();
+  const r = await sync(); // no directory change since the previous run
+  assert.equal(r.counts.added, 1);
   assert.equal(r.counts.aliasesAdded, 1);
+  assert.equal((await s.user('nina@example.net')).source, 'ldap');
   assert.deepEqual((await s.user('hank@example.test')).aliases, ['hank@example.net']);
 });
 
