@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -32,6 +32,20 @@ test('dialectOf names the dialect of a store URL and refuses others', () => {
   assert.equal(dialectOf('postgres://u@127.0.0.1/db'), 'postgres');
   assert.equal(dialectOf('postgresql://u@127.0.0.1/db'), 'postgres');
   assert.throws(() => dialectOf('mysql://x'), { code: 'config' });
+});
+
+test('an unreachable PostgreSQL store fails with connect_failed; an unopenable SQLite file with config', async () => {
+  const { freePort } = await import('../../test/helpers/ports.ts');
+  const port = await freePort();
+  await assert.rejects(openStore({ url: `postgres://nobody@127.0.0.1:${port}/none` }), { code: 'connect_failed' });
+  const dir = mkdtempSync(join(tmpdir(), 'roster-bad-'));
+  try {
+    const notADir = join(dir, 'file');
+    writeFileSync(notADir, 'x');
+    await assert.rejects(openStore({ url: `sqlite:${join(notADir, 'roster.db')}` }), { code: 'config' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('sqlite::memory: opens a migrated store', async () => {

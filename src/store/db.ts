@@ -5,7 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { RosterError } from '../core/errors.ts';
 import { migrateToLatest } from './migrate.ts';
@@ -74,11 +74,31 @@ function openPostgres(url: string): Kysely<Database> {
 /**
  * Opens and migrates the store named by `url`: `sqlite:/abs/path/roster.db`, `sqlite::memory:`,
  * `postgres://…` or `postgresql://…`. Creates a missing SQLite data directory.
+ * Errors: RosterError 'config' (bad URL, SQLite file cannot be opened), 'connect_failed'
+ * (PostgreSQL unreachable or refusing us), 'internal' (a migration failed).
  * Never logs the URL (it may hold a password).
  */
 export async function openStore(target: { url: string }): Promise<Store> {
   const dialect = dialectOf(target.url);
-  const db = dialect === 'sqlite' ? openSqlite(target.url) : openPostgres(target.url);
+  let db: Kysely<Database>;
+  try {
+    db = dialect === 'sqlite' ? openSqlite(target.url) : openPostgres(target.url);
+  } catch (e) {
+    if (e instanceof RosterError) throw e;
+    throw new RosterError('config', 'cannot open the SQLite store file', { cause: e });
+  }
+  if (dialect === 'postgres') {
+    try {
+      await sql`select 1`.execute(db);
+    } catch (e) {
+      await db.destroy().catch(() => {});
+      const code = (e as { code?: string }).code;
+      throw new RosterError('connect_failed', 'cannot connect to the PostgreSQL store', {
+        cause: e,
+        details: code === undefined ? {} : { code },
+      });
+    }
+  }
   try {
     await migrateToLatest(db as Kysely<unknown>, dialect);
   } catch (e) {
