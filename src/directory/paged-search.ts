@@ -18,6 +18,8 @@ export interface SearchSpec {
   attributes: string[];
   /** Attributes returned as bytes (objectGUID…), matched case-insensitively. */
   binaryAttrs: string[];
+  /** When set, only these of the returned attributes are decoded (the mapping reads no others). */
+  decodeOnly?: readonly string[] | undefined;
   pageSize: number;
 }
 
@@ -68,7 +70,8 @@ export async function* streamEntries(client: Client, spec: SearchSpec, ctx: Sear
     scope: spec.scope,
     filter: compileFilter(spec.filter), // exact bytes for escapes (filter-compile.ts)
     attributes: spec.attributes,
-    explicitBufferAttributes: caseInsensitiveList(spec.binaryAttrs),
+    binaryAttrs: spec.binaryAttrs,
+    decodeOnly: spec.decodeOnly,
     pageSize: spec.pageSize,
     // No sizeLimit: ldapts treats sizeLimitExceeded as success when one is set (a silent partial read).
   });
@@ -85,9 +88,13 @@ export async function* streamEntries(client: Client, spec: SearchSpec, ctx: Sear
     }
     if (step.done) return;
     for (const r of step.value.references) ctx.references.push(r);
-    for (const entry of step.value.entries) {
+    // Each raw entry is released as soon as the consumer has mapped it (the pager still holds the page).
+    const entries: (RawEntry | undefined)[] = step.value.entries;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      entries[i] = undefined;
       count++;
-      yield toRawEntry(entry);
+      yield e;
     }
     ctx.onPage?.(count);
   }

@@ -31,7 +31,7 @@ test('R5 paging reads every entry across pages of 7, one page at a time', async 
     const dns = new Set<string>();
     for await (const page of pagedSearch(client, {
       base: s.baseDn, scope: 'sub', filter: compileFilter('(objectClass=inetOrgPerson)'),
-      attributes: ['mail'], explicitBufferAttributes: [], pageSize: 7,
+      attributes: ['mail'], binaryAttrs: [], pageSize: 7,
     })) {
       sizes.push(page.entries.length);
       for (const e of page.entries) dns.add(e.dn);
@@ -52,7 +52,7 @@ test('R5 a failing search result throws instead of ending the read', async () =>
       let n = 0;
       for await (const page of pagedSearch(client, {
         base: `ou=nowhere,${s.baseDn}`, scope: 'sub', filter: compileFilter('(objectClass=*)'),
-        attributes: ['cn'], explicitBufferAttributes: [], pageSize: 10,
+        attributes: ['cn'], binaryAttrs: [], pageSize: 10,
       })) n += page.entries.length;
       return n;
     };

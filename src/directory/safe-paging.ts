@@ -7,18 +7,22 @@
  * silently short read, which R5 forbids. Here paging goes on while the server returns a non-empty
  * cookie, whatever the page held, and any result code other than success throws.
  *
- * This uses three ldapts internals (`_ensureConnected`, `_nextMessageId`, `_send`); the package is
- * pinned to one minor line and src/directory/safe-paging.test.ts fails if they change shape.
+ * Entries are not parsed by ldapts: the entry tap (entry-tap.ts) hands their bytes to our decoder
+ * (ber-entry.ts) as they arrive, so a page is held once, in its compact RawEntry form. The page's
+ * SearchResultDone (status, cookie) and references still go through ldapts.
+ *
+ * This uses three ldapts internals (`_ensureConnected`, `_nextMessageId`, `_send`) besides those
+ * of the tap; the package is pinned to one minor line and src/directory/safe-paging.test.ts fails
+ * if they change shape.
  */
 import { Client, MessageResponseStatus, PagedResultsControl, SearchRequest, StatusCodeParser } from 'ldapts';
 import type { Control, Filter } from 'ldapts';
+import { EntryDecoder } from './ber-entry.ts';
+import { entryTap, hasTapInternals } from './entry-tap.ts';
+import type { RawEntry } from './values.ts';
 
-interface RawSearchEntry {
-  toObject(requestAttributes: string[], explicitBufferAttributes: string[]): { dn: string } & Record<string, unknown>;
-}
 interface RawSearchResponse {
   status: number;
-  searchEntries: RawSearchEntry[];
   searchReferences: { uris: string[] }[];
   controls?: Control[];
 }
@@ -31,7 +35,7 @@ interface ClientInternals {
 
 export function hasPagingInternals(client: Client): boolean {
   const c = client as unknown as Record<string, unknown>;
-  return ['_ensureConnected', '_nextMessageId', '_send'].every((m) => typeof c[m] === 'function');
+  return ['_ensureConnected', '_nextMessageId', '_send'].every((m) => typeof c[m] === 'function') && hasTapInternals(client);
 }
 
 export interface PageRequest {
@@ -39,12 +43,15 @@ export interface PageRequest {
   scope: 'base' | 'one' | 'sub';
   filter: Filter;
   attributes: string[];
-  explicitBufferAttributes: string[];
+  /** Attributes (any case) whose values are bytes (objectGUID…). */
+  binaryAttrs: readonly string[];
+  /** When set, only these attributes are decoded; the others requested are skipped (any case). */
+  decodeOnly?: readonly string[] | undefined;
   pageSize: number;
 }
 
 export interface Page {
-  entries: ({ dn: string } & Record<string, unknown>)[];
+  entries: RawEntry[];
   references: string[];
 }
 
@@ -53,26 +60,44 @@ export async function* pagedSearch(client: Client, req: PageRequest): AsyncGener
   if (!hasPagingInternals(client)) throw new Error('ldapts internals for paging are missing (ldapts version changed?)');
   const internals = client as unknown as ClientInternals;
   await internals._ensureConnected();
+  const tap = entryTap(client);
+  const decoder = new EntryDecoder({ binaryAttrs: req.binaryAttrs, only: req.decodeOnly });
   let cookie: Buffer | undefined;
   for (;;) {
     const control = new PagedResultsControl({ value: cookie ? { size: req.pageSize, cookie } : { size: req.pageSize } });
+    const messageId = internals._nextMessageId();
     const message = new SearchRequest({
-      messageId: internals._nextMessageId(),
+      messageId,
       baseDN: req.base,
       scope: req.scope,
       filter: req.filter,
       attributes: req.attributes,
-      explicitBufferAttributes: req.explicitBufferAttributes,
       derefAliases: 'never',
       sizeLimit: 0,
       timeLimit: 0,
       returnAttributeValues: true,
       controls: [control],
     });
-    const result = await internals._send(message);
+    const entries: RawEntry[] = [];
+    let failed = false;
+    tap.listen(messageId, (buf, start, end) => {
+      if (failed) return;
+      try {
+        entries.push(decoder.decode(buf, start, end));
+      } catch (e) {
+        failed = true; // the request fails with this error; later entries of it are dropped
+        tap.fail(messageId, e as Error);
+      }
+    });
+    let result: RawSearchResponse | undefined;
+    try {
+      result = await internals._send(message);
+    } finally {
+      tap.stop(messageId);
+    }
     if (result?.status !== MessageResponseStatus.Success) throw StatusCodeParser.parse(result as never);
     yield {
-      entries: result.searchEntries.map((e) => e.toObject(req.attributes, req.explicitBufferAttributes)),
+      entries,
       references: result.searchReferences.flatMap((r) => r.uris),
     };
     const response = result.controls?.find((c): c is PagedResultsControl => c instanceof PagedResultsControl);
