@@ -3,29 +3,89 @@
  * planner consumes. PURE: no I/O; a bad value is dropped with an EntryIssue, never thrown.
  * An entry without an anchor maps to null: the caller decides (the reader fails the read, R5,
  * because silently skipping it would later flag the user as missing).
+ *
+ * Built for 100,000 entries per read: each profile is compiled once into lower-case lookup keys,
+ * values are read without copying lists, empty aliases / issues / members share one frozen empty
+ * array, an address already in normal form keeps the flat string read from the directory, and
+ * values that repeat across users (given names, surnames, companies, departments) share one string.
  */
 import type { Address, DirContact, DirGroup, DirUser, EntryIssue, UserKind } from '../core/model.ts';
 import type { MappedField } from '../core/connection.ts';
 import { normalizeAddress, parseProxyAddresses } from '../core/address.ts';
 import type { ResolvedProfile } from './profiles.ts';
-import { guidToString, readBytes, readFirst, readStrings, truncateIssueValue, type RawEntry } from './values.ts';
+import { EMPTY_STRINGS, firstValue, guidToString, readBytes, stringsOf, truncateIssueValue, type RawEntry } from './values.ts';
 
 /** The permanent administrative lock of ppolicy (R1); a dated lock is a temporary lockout. */
 const PERMANENT_LOCK = '000001010000Z';
+
+/** Shared by every entry without aliases, issues or members (never modified: frozen). */
+const EMPTY: never[] = Object.freeze([]) as never[];
 
 function byCodeUnits(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function attrsOf(p: ResolvedProfile, field: MappedField): string[] {
-  const main = p.fields[field];
-  return [...(main === null ? [] : [main]), ...(p.fallbacks[field] ?? [])];
+/** An attribute as the mapping reads it: lower-case key for the entry, name as configured for issues. */
+interface Attr {
+  key: string;
+  name: string;
+}
+
+/** A profile compiled for mapping: every lookup key lower-cased once. */
+interface Compiled {
+  fields: Record<MappedField, Attr[]>;
+  primary: Attr | null;
+  /** null when the profile has no alias attribute or it is the primary's (further values of mail). */
+  aliases: Attr | null;
+  extraAliases: Attr[];
+  anchorGuid: boolean[];
+  accountName: Attr | null;
+}
+
+const compiledProfiles = new WeakMap<ResolvedProfile, Compiled>();
+
+function attr(name: string): Attr {
+  return { key: name.toLowerCase(), name };
+}
+
+function compile(p: ResolvedProfile): Compiled {
+  let c = compiledProfiles.get(p);
+  if (c !== undefined) return c;
+  const fields = {} as Record<MappedField, Attr[]>;
+  for (const f of Object.keys(p.fields) as MappedField[]) {
+    const main = p.fields[f];
+    fields[f] = [...(main === null ? [] : [main]), ...(p.fallbacks[f] ?? [])].map(attr);
+  }
+  const primary = p.fields.primary === null ? null : attr(p.fields.primary);
+  const aliasName = p.fields.aliases;
+  const sameAttr = aliasName !== null && primary !== null && aliasName.toLowerCase() === primary.key;
+  c = {
+    fields,
+    primary,
+    aliases: aliasName === null || sameAttr ? null : attr(aliasName),
+    extraAliases: p.extraAliasAttrs.map(attr),
+    anchorGuid: fields.anchor.map((a) => p.anchorIsGuid && a.key === 'objectguid'),
+    accountName: p.fields.accountName === null ? null : attr(p.fields.accountName),
+  };
+  compiledProfiles.set(p, c);
+  return c;
+}
+
+/** Values that repeat across many users share one string (bounded; a full pool starts over). */
+const pool = new Map<string, string>();
+function shared(v: string | null): string | null {
+  if (v === null || v.length > 64) return v;
+  const s = pool.get(v);
+  if (s !== undefined) return s;
+  if (pool.size >= 20_000) pool.clear();
+  pool.set(v, v);
+  return v;
 }
 
 /** First non-blank value among the field's attribute and its fallbacks. */
-function firstOf(e: RawEntry, p: ResolvedProfile, field: MappedField, issues: EntryIssue[]): string | null {
-  for (const a of attrsOf(p, field)) {
-    const v = readFirst(e, a, issues);
+function firstOf(e: RawEntry, c: Compiled, field: MappedField, issues: EntryIssue[]): string | null {
+  for (const a of c.fields[field]) {
+    const v = firstValue(e, a.key, a.name, issues);
     if (v !== null) return v;
   }
   return null;
@@ -33,25 +93,31 @@ function firstOf(e: RawEntry, p: ResolvedProfile, field: MappedField, issues: En
 
 /** The entry's anchor, lower case, or null when it has none (R1: objectGUID as a GUID string). */
 export function readAnchor(e: RawEntry, p: ResolvedProfile): string | null {
-  for (const a of attrsOf(p, 'anchor')) {
-    if (p.anchorIsGuid && a.toLowerCase() === 'objectguid') {
-      const b = readBytes(e, a);
+  const c = compile(p);
+  const attrs = c.fields.anchor;
+  for (let i = 0; i < attrs.length; i++) {
+    const a = attrs[i]!;
+    if (c.anchorGuid[i]) {
+      const b = readBytes(e, a.key);
       const g = b === null ? null : guidToString(b);
       if (g !== null) return g;
       continue;
     }
-    const v = readFirst(e, a, []);
+    const v = firstValue(e, a.key, a.name, []);
     if (v !== null) return v.trim().toLowerCase();
   }
   return null;
 }
 
-function addressesOf(values: string[], issues: EntryIssue[]): Address[] {
+/** Valid addresses of `values` in order; each invalid one is an issue. */
+function addressesOf(values: readonly string[], issues: EntryIssue[]): Address[] {
+  if (values.length === 0) return EMPTY;
   const out: Address[] = [];
   for (const v of values) {
     const a = normalizeAddress(v);
     if (a === null) issues.push({ code: 'invalid_address', value: truncateIssueValue(v) });
-    else out.push(a);
+    // Already normal: keep the directory's flat string, not the normalizer's concatenation.
+    else out.push(a === v ? (v as Address) : a);
   }
   return out;
 }
@@ -65,16 +131,18 @@ interface Addresses {
 
 /** R1/R4: primary and aliases of a user-like entry. */
 export function readAddresses(e: RawEntry, p: ResolvedProfile, issues: EntryIssue[]): Addresses {
-  const primaryAttr = p.fields.primary;
-  const primaryRaw = primaryAttr === null ? [] : readStrings(e, primaryAttr, issues);
+  const c = compile(p);
+  const primaryRaw = c.primary === null ? EMPTY_STRINGS : stringsOf(e, c.primary.key, c.primary.name, issues);
   const primaryValues = addressesOf(primaryRaw, issues);
-  const aliasAttr = p.fields.aliases;
-  const sameAttr = aliasAttr !== null && primaryAttr !== null && aliasAttr.toLowerCase() === primaryAttr.toLowerCase();
-  const aliasRaw = aliasAttr === null || sameAttr ? [] : readStrings(e, aliasAttr, issues);
-  const extraRaw = p.extraAliasAttrs.flatMap((a) => readStrings(e, a, issues));
+  const aliasRaw = c.aliases === null ? EMPTY_STRINGS : stringsOf(e, c.aliases.key, c.aliases.name, issues);
+  let extraRaw: readonly string[] = EMPTY_STRINGS;
+  for (const a of c.extraAliases) {
+    const v = stringsOf(e, a.key, a.name, issues);
+    if (v.length > 0) extraRaw = extraRaw.length === 0 ? v : [...extraRaw, ...v];
+  }
   let hadValues = primaryRaw.length + aliasRaw.length + extraRaw.length > 0;
   let primary: Address | null = primaryValues[0] ?? null;
-  const aliases: Address[] = primaryValues.slice(1);
+  const aliases: Address[] = primaryValues.length > 1 ? primaryValues.slice(1) : [];
   if (p.aliasesAreProxyAddresses) {
     const proxy = parseProxyAddresses(aliasRaw);
     for (const bad of proxy.invalid) issues.push({ code: 'invalid_address', value: truncateIssueValue(bad) });
@@ -91,18 +159,19 @@ export function readAddresses(e: RawEntry, p: ResolvedProfile, issues: EntryIssu
     aliases.push(...addressesOf(aliasRaw, issues));
   }
   aliases.push(...addressesOf(extraRaw, issues));
+  if (aliases.length === 0) return { primary, aliases: EMPTY, hadValues };
   const set = new Set<Address>(aliases);
   if (primary !== null) set.delete(primary);
-  return { primary, aliases: [...set].sort(byCodeUnits), hadValues };
+  return { primary, aliases: set.size === 0 ? EMPTY : [...set].sort(byCodeUnits), hadValues };
 }
 
 function isDisabled(e: RawEntry, p: ResolvedProfile): boolean {
   if (p.disabled === 'ad-user-account-control') {
-    const uac = Number.parseInt(readFirst(e, 'userAccountControl', []) ?? '0', 10);
+    const uac = Number.parseInt(firstValue(e, 'useraccountcontrol', 'userAccountControl', []) ?? '0', 10);
     return Number.isFinite(uac) && (uac & 2) === 2;
   }
-  const locked = readStrings(e, 'pwdAccountLockedTime', []).some((v) => v.trim() === PERMANENT_LOCK);
-  const nsLock = readStrings(e, 'nsAccountLock', []).some((v) => v.trim().toLowerCase() === 'true');
+  const locked = stringsOf(e, 'pwdaccountlockedtime', 'pwdAccountLockedTime', []).some((v) => v.trim() === PERMANENT_LOCK);
+  const nsLock = stringsOf(e, 'nsaccountlock', 'nsAccountLock', []).some((v) => v.trim().toLowerCase() === 'true');
   return locked || nsLock;
 }
 
@@ -110,13 +179,15 @@ function isDisabled(e: RawEntry, p: ResolvedProfile): boolean {
  * Maps a user (or, D3, a public folder) entry. Returns null when the entry has no anchor.
  * Invariants: aliases are normalized, deduplicated, sorted and exclude the primary;
  * primaryInvalid is true only when primary is null and the entry had address values.
+ * The aliases and issues arrays may be a shared frozen empty array: never modify them.
  */
 export function mapUser(e: RawEntry, p: ResolvedProfile, kind: UserKind, netbiosDomain: string | null): DirUser | null {
   const anchor = readAnchor(e, p);
   if (anchor === null) return null;
+  const c = compile(p);
   const issues: EntryIssue[] = [];
   const { primary, aliases, hadValues } = readAddresses(e, p, issues);
-  const account = p.fields.accountName === null ? null : readFirst(e, p.fields.accountName, issues);
+  const account = c.accountName === null ? null : firstValue(e, c.accountName.key, c.accountName.name, issues);
   return {
     anchor,
     dn: e.dn,
@@ -126,24 +197,24 @@ export function mapUser(e: RawEntry, p: ResolvedProfile, kind: UserKind, netbios
     primaryInvalid: primary === null && hadValues,
     aliases,
     details: {
-      givenName: firstOf(e, p, 'givenName', issues),
-      surname: firstOf(e, p, 'surname', issues),
-      displayName: firstOf(e, p, 'displayName', issues),
-      homePhone: firstOf(e, p, 'homePhone', issues),
-      mobile: firstOf(e, p, 'mobile', issues),
-      company: firstOf(e, p, 'company', issues),
-      department: firstOf(e, p, 'department', issues),
-      notes: firstOf(e, p, 'notes', issues),
+      givenName: shared(firstOf(e, c, 'givenName', issues)),
+      surname: shared(firstOf(e, c, 'surname', issues)),
+      displayName: firstOf(e, c, 'displayName', issues),
+      homePhone: firstOf(e, c, 'homePhone', issues),
+      mobile: firstOf(e, c, 'mobile', issues),
+      company: shared(firstOf(e, c, 'company', issues)),
+      department: shared(firstOf(e, c, 'department', issues)),
+      notes: firstOf(e, c, 'notes', issues),
     },
-    kerberosName: firstOf(e, p, 'kerberosName', issues),
+    kerberosName: firstOf(e, c, 'kerberosName', issues),
     ntlmName: account !== null && netbiosDomain ? `${netbiosDomain}\\${account}` : null,
-    issues,
+    issues: issues.length === 0 ? EMPTY : issues,
   };
 }
 
 /** groupOfUniqueNames values may carry an optional `#'0101'B` unique identifier (RFC 4517 NameAndOptionalUID). */
 function stripUid(v: string): string {
-  return v.replace(/#'[01]*'B$/, '');
+  return v.endsWith("'B") ? v.replace(/#'[01]*'B$/, '') : v;
 }
 
 /**
@@ -153,17 +224,18 @@ function stripUid(v: string): string {
 export function mapGroup(e: RawEntry, p: ResolvedProfile): DirGroup | null {
   const anchor = readAnchor(e, p);
   if (anchor === null) return null;
+  const c = compile(p);
   const issues: EntryIssue[] = [];
   const members = new Set<string>();
-  for (const a of attrsOf(p, 'members')) for (const v of readStrings(e, a, issues)) members.add(stripUid(v));
-  const mails = p.fields.primary === null ? [] : addressesOf(readStrings(e, p.fields.primary, issues), issues);
+  for (const a of c.fields.members) for (const v of stringsOf(e, a.key, a.name, issues)) members.add(stripUid(v));
+  const mails = c.primary === null ? EMPTY : addressesOf(stringsOf(e, c.primary.key, c.primary.name, issues), issues);
   return {
     anchor,
     dn: e.dn,
-    name: firstOf(e, p, 'groupName', issues) ?? e.dn,
+    name: firstOf(e, c, 'groupName', issues) ?? e.dn,
     address: mails[0] ?? null,
-    memberDns: [...members],
-    issues,
+    memberDns: members.size === 0 ? EMPTY : [...members],
+    issues: issues.length === 0 ? EMPTY : issues,
   };
 }
 
@@ -171,14 +243,15 @@ export function mapGroup(e: RawEntry, p: ResolvedProfile): DirGroup | null {
 export function mapContact(e: RawEntry, p: ResolvedProfile): DirContact | null {
   const anchor = readAnchor(e, p);
   if (anchor === null) return null;
+  const c = compile(p);
   const issues: EntryIssue[] = [];
   const { primary, aliases } = readAddresses(e, p, issues);
   const all = primary === null ? aliases : [primary, ...aliases];
   return {
     anchor,
     dn: e.dn,
-    name: firstOf(e, p, 'contactName', issues) ?? e.dn,
+    name: firstOf(e, c, 'contactName', issues) ?? e.dn,
     addresses: [...new Set(all)].sort(byCodeUnits),
-    issues,
+    issues: issues.length === 0 ? EMPTY : issues,
   };
 }

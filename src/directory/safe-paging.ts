@@ -55,15 +55,24 @@ export interface Page {
   references: string[];
 }
 
-/** Yields one page at a time; ends only after the server's last page (empty cookie). */
+interface InFlight {
+  result: Promise<RawSearchResponse | undefined>;
+  entries: RawEntry[];
+}
+
+/**
+ * Yields one page at a time; ends only after the server's last page (empty cookie). The request
+ * for the next page is sent as soon as a page's cookie arrives, before that page is yielded: the
+ * server searches while the caller maps (the caller runs no other operation meanwhile). A request
+ * still in flight when the caller stops early is left to fail with the connection.
+ */
 export async function* pagedSearch(client: Client, req: PageRequest): AsyncGenerator<Page> {
   if (!hasPagingInternals(client)) throw new Error('ldapts internals for paging are missing (ldapts version changed?)');
   const internals = client as unknown as ClientInternals;
   await internals._ensureConnected();
   const tap = entryTap(client);
   const decoder = new EntryDecoder({ binaryAttrs: req.binaryAttrs, only: req.decodeOnly });
-  let cookie: Buffer | undefined;
-  for (;;) {
+  const send = (cookie: Buffer | undefined): InFlight => {
     const control = new PagedResultsControl({ value: cookie ? { size: req.pageSize, cookie } : { size: req.pageSize } });
     const messageId = internals._nextMessageId();
     const message = new SearchRequest({
@@ -89,20 +98,24 @@ export async function* pagedSearch(client: Client, req: PageRequest): AsyncGener
         tap.fail(messageId, e as Error);
       }
     });
-    let result: RawSearchResponse | undefined;
+    let result: Promise<RawSearchResponse | undefined>;
     try {
-      result = await internals._send(message);
-    } finally {
-      tap.stop(messageId);
+      result = internals._send(message);
+    } catch (e) {
+      result = Promise.reject(e as Error);
     }
+    result = result.finally(() => tap.stop(messageId));
+    result.catch(() => undefined); // awaited below, or abandoned with the read: never unhandled
+    return { result, entries };
+  };
+  let inFlight: InFlight | null = send(undefined);
+  while (inFlight !== null) {
+    const { result: pending, entries }: InFlight = inFlight;
+    const result: RawSearchResponse | undefined = await pending;
     if (result?.status !== MessageResponseStatus.Success) throw StatusCodeParser.parse(result as never);
-    yield {
-      entries,
-      references: result.searchReferences.flatMap((r) => r.uris),
-    };
     const response = result.controls?.find((c): c is PagedResultsControl => c instanceof PagedResultsControl);
-    const next = response?.value?.cookie;
-    if (!next || next.length === 0) return;
-    cookie = next;
+    const next: Buffer | undefined = response?.value?.cookie;
+    inFlight = next && next.length > 0 ? send(next) : null;
+    yield { entries, references: result.searchReferences.flatMap((r) => r.uris) };
   }
 }

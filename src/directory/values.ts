@@ -86,6 +86,40 @@ export function readStrings(e: RawEntry, attr: string, issues: EntryIssue[]): st
   return out;
 }
 
+/** Longest string that is certainly within MAX_VALUE_BYTES (a UTF-16 unit is at most 3 UTF-8 bytes). */
+const SHORT = Math.floor(MAX_VALUE_BYTES / 3);
+
+/**
+ * readStrings for the hot path: `key` is the attribute's lower-case name, `attr` its name for
+ * issues. When every value is a string short enough to be within MAX_VALUE_BYTES (nearly always),
+ * the entry's own list is returned without a copy — callers must not modify it; otherwise the
+ * result and the issues are exactly readStrings'.
+ */
+export function stringsOf(e: RawEntry, key: string, attr: string, issues: EntryIssue[]): readonly string[] {
+  const raw = e.attrs.get(key);
+  if (raw === undefined) return EMPTY_STRINGS;
+  for (let i = 0; i < raw.length; i++) {
+    const v = raw[i];
+    if (typeof v !== 'string' || v.length > SHORT) return readStrings(e, attr, issues);
+  }
+  return raw as string[];
+}
+
+export const EMPTY_STRINGS: readonly string[] = Object.freeze([]);
+
+/** Blank: empty or only white space (what String.prototype.trim removes). */
+export function isBlank(v: string): boolean {
+  const c = v.charCodeAt(0);
+  return c > 0x20 && c < 0x7f ? false : v.trim() === '';
+}
+
+/** readFirst for the hot path (see stringsOf): the first non-blank value, or null. */
+export function firstValue(e: RawEntry, key: string, attr: string, issues: EntryIssue[]): string | null {
+  const values = stringsOf(e, key, attr, issues);
+  for (let i = 0; i < values.length; i++) if (!isBlank(values[i]!)) return values[i]!;
+  return null;
+}
+
 /** The first value of `attr` that is not blank, or null (empty directory values are null). */
 export function readFirst(e: RawEntry, attr: string | null, issues: EntryIssue[]): string | null {
   if (attr === null) return null;
