@@ -4,12 +4,13 @@
  * with peak RSS (measure.ts), the (a) ldapsearch dump, bare ldapts searchPaginated and the
  * product's readDirectory() (bench/read-floor.ts), interleaved, several rounds; prints medians.
  *
- *   node --no-warnings bench/read-only.ts [--users N] [--rounds R] [--serve]
+ *   node --no-warnings bench/read-only.ts [--users N] [--rounds R] [--serve] [--job FILE] [--modes a,ldapts,roster-read]
  *
  * `--serve` keeps slapd running after the rounds and prints the floor job file, so that
  * `node bench/read-floor.ts roster-read JOB` can be re-run (or profiled) against it; SIGINT ends it.
+ * `--job FILE` measures against such a running directory instead of starting one.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,11 +22,43 @@ import { dumpScript, searchesOf } from './reference-dump.ts';
 
 const { values: argv } = parseArgs({ options: {
   users: { type: 'string', default: '100000' }, rounds: { type: 'string', default: '3' }, serve: { type: 'boolean', default: false },
+  job: { type: 'string' }, modes: { type: 'string', default: 'a,ldapts,roster-read' },
 } });
 const USERS = Number(argv.users);
 const say = (s = ''): void => { process.stdout.write(`${s}\n`); };
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
+interface Job { url: string; bindDn: string; passwordFile: string; settings: ConnectionSettings }
+
+/** Rounds of the chosen modes, interleaved; prints each round and the medians. */
+async function rounds(jobFile: string): Promise<void> {
+  const job = JSON.parse(readFileSync(jobFile, 'utf8')) as Job;
+  const script = dumpScript({ url: job.url, bindDn: job.bindDn, passwordFile: job.passwordFile, baseDn: job.settings.baseDn, pageSize: job.settings.pageSize },
+    searchesOf(job.settings));
+  await measure('sh', ['-c', script]); // warm slapd's cache
+  const floor = resolve(import.meta.dirname, 'read-floor.ts');
+  const modes = argv.modes.split(',');
+  const runs: Record<string, Measured[]> = Object.fromEntries(modes.map((m) => [m, []]));
+  for (let i = 0; i < Number(argv.rounds); i++) {
+    for (const mode of modes) {
+      const m = mode === 'a' ? await measure('sh', ['-c', script]) : await measure(process.execPath, ['--no-warnings', floor, mode, jobFile]);
+      if (m.code !== 0) throw new Error(`${mode} exited ${m.code}: ${m.stderr.slice(-2000)}`);
+      runs[mode]!.push(m);
+    }
+    say(`round ${i + 1}: ` + Object.entries(runs).map(([k, v]) => `${k} ${v.at(-1)!.wallS.toFixed(2)} s ${v.at(-1)!.peakRssMb.toFixed(0)} MB`).join(', ') +
+      ` (load ${loadavg()[0]!.toFixed(2)})`);
+  }
+  const a = runs.a === undefined ? NaN : median(runs.a.map((m) => m.wallS));
+  for (const [k, v] of Object.entries(runs)) {
+    const w = median(v.map((m) => m.wallS));
+    say(`${k.padEnd(12)} median ${w.toFixed(2)} s = ${(w / a).toFixed(2)}× (a), peak RSS median ${median(v.map((m) => m.peakRssMb)).toFixed(0)} MB; ${v[0]!.stdout.trim()}`);
+  }
+}
+
+if (argv.job !== undefined) {
+  await rounds(argv.job);
+  process.exit(0);
+}
 const work = mkdtempSync(join(tmpdir(), 'roster-read-only-'));
 const gen = generateOpenLdapLdif({
   seed: 20261122, users: USERS, baseDn: 'dc=example,dc=test', managedDomains: ['example.test', 'example.org'],
@@ -43,25 +76,7 @@ try {
   };
   const job = join(work, 'floor.json');
   writeFileSync(job, JSON.stringify({ url: slapd.url, bindDn: slapd.readerDn, passwordFile: pwFile, settings }));
-  const script = dumpScript({ url: slapd.url, bindDn: slapd.readerDn, passwordFile: pwFile, baseDn: settings.baseDn, pageSize: settings.pageSize }, searchesOf(settings));
-  await measure('sh', ['-c', script]); // warm slapd's cache
-  const floor = resolve(import.meta.dirname, 'read-floor.ts');
-  const runs: Record<string, Measured[]> = { a: [], ldapts: [], 'roster-read': [] };
-  for (let i = 0; i < Number(argv.rounds); i++) {
-    runs.a!.push(await measure('sh', ['-c', script]));
-    for (const mode of ['ldapts', 'roster-read'] as const) {
-      const m = await measure(process.execPath, ['--no-warnings', floor, mode, job]);
-      if (m.code !== 0) throw new Error(`${mode} exited ${m.code}: ${m.stderr.slice(-2000)}`);
-      runs[mode]!.push(m);
-    }
-    say(`round ${i + 1}: ` + Object.entries(runs).map(([k, v]) => `${k} ${v.at(-1)!.wallS.toFixed(2)} s ${v.at(-1)!.peakRssMb.toFixed(0)} MB`).join(', ') +
-      ` (load ${loadavg()[0]!.toFixed(2)})`);
-  }
-  const a = median(runs.a!.map((m) => m.wallS));
-  for (const [k, v] of Object.entries(runs)) {
-    const w = median(v.map((m) => m.wallS));
-    say(`${k.padEnd(12)} median ${w.toFixed(2)} s = ${(w / a).toFixed(2)}× (a), peak RSS median ${median(v.map((m) => m.peakRssMb)).toFixed(0)} MB; entries ${v[0]!.stdout.trim()}`);
-  }
+  await rounds(job);
   if (argv.serve) {
     say(`serving: node --no-warnings bench/read-floor.ts roster-read ${job}`);
     await new Promise<void>((r) => { process.once('SIGINT', r); process.once('SIGTERM', r); });
