@@ -41,6 +41,13 @@ export interface FaultProxy extends AsyncDisposable {
   readonly bytesToServer: number;
   /** Connections accepted so far. */
   readonly connections: number;
+  /**
+   * Chunks the clients sent (first 10,000): connection number (1-based), offset in that
+   * connection's client → server stream, length, and how many bytes that connection had sent
+   * to the client by then. LDAP clients write one message per chunk, so this locates message
+   * boundaries: the n-th request and where the server's answers before it ended.
+   */
+  readonly clientWrites: readonly { conn: number; at: number; length: number; toClientAt: number }[];
   /** Faults that fired (one per connection and fault), e.g. "cut@300". */
   readonly fired: readonly string[];
   stop(): Promise<void>;
@@ -67,10 +74,11 @@ export async function startFaultProxy(o: { target: { host: string; port: number 
   let toServer = 0;
   let accepted = 0;
   const fired: string[] = [];
+  const clientWrites: { conn: number; at: number; length: number; toClientAt: number }[] = [];
   const sockets = new Set<Socket>();
 
   const server: Server = createServer((client) => {
-    accepted++;
+    const connNo = ++accepted;
     const upstream = connect({ host: o.target.host, port: o.target.port });
     sockets.add(client);
     sockets.add(upstream);
@@ -90,6 +98,9 @@ export async function startFaultProxy(o: { target: { host: string; port: number 
       const leg = legs[dir];
       const count = (n: number): void => { if (dir === 'toClient') toClient += n; else toServer += n; };
       from.on('data', (chunk: Buffer) => {
+        if (dir === 'toServer' && clientWrites.length < 10_000) {
+          clientWrites.push({ conn: connNo, at: leg.offset, length: chunk.length, toClientAt: legs.toClient.offset });
+        }
         if (stalled) return; // read and dropped
         const f = fault;
         const applies = f.kind !== 'none' && (f.direction ?? 'toClient') === dir && !leg.done;
@@ -163,6 +174,7 @@ export async function startFaultProxy(o: { target: { host: string; port: number 
     get bytesToServer() { return toServer; },
     get connections() { return accepted; },
     get fired() { return fired; },
+    get clientWrites() { return clientWrites; },
     stop,
     [Symbol.asyncDispose]: stop,
   };
