@@ -23,6 +23,8 @@ import { dumpScript, searchesOf } from './reference-dump.ts';
 const { values: argv } = parseArgs({ options: {
   users: { type: 'string', default: '100000' }, rounds: { type: 'string', default: '3' }, serve: { type: 'boolean', default: false },
   job: { type: 'string' }, modes: { type: 'string', default: 'a,ldapts,roster-read' },
+  // As bin/roster runs the CLI: its compile cache and V8 flags (e.g. --max-semi-space-size=64).
+  'compile-cache': { type: 'boolean', default: false }, 'node-flags': { type: 'string', default: '' },
 } });
 const USERS = Number(argv.users);
 const say = (s = ''): void => { process.stdout.write(`${s}\n`); };
@@ -38,10 +40,13 @@ async function rounds(jobFile: string): Promise<void> {
   await measure('sh', ['-c', script]); // warm slapd's cache
   const floor = resolve(import.meta.dirname, 'read-floor.ts');
   const modes = argv.modes.split(',');
+  const flags = argv['node-flags'].split(' ').filter((f) => f !== '');
+  const env = { ...process.env, ...(argv['compile-cache'] ? { NODE_COMPILE_CACHE: join(tmpdir(), 'roster-read-only-compile-cache') } : {}) };
   const runs: Record<string, Measured[]> = Object.fromEntries(modes.map((m) => [m, []]));
   for (let i = 0; i < Number(argv.rounds); i++) {
     for (const mode of modes) {
-      const m = mode === 'a' ? await measure('sh', ['-c', script]) : await measure(process.execPath, ['--no-warnings', floor, mode, jobFile]);
+      const m = mode === 'a' ? await measure('sh', ['-c', script])
+        : await measure(process.execPath, ['--no-warnings', ...flags, floor, mode, jobFile], { env });
       if (m.code !== 0) throw new Error(`${mode} exited ${m.code}: ${m.stderr.slice(-2000)}`);
       runs[mode]!.push(m);
     }

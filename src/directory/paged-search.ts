@@ -60,10 +60,11 @@ export function incompleteError(e: unknown, ctx: SearchContext, entries: number)
 }
 
 /**
- * Streams every entry of the search; yields only after a page completed successfully. Paging is
+ * Streams the search page by page; yields a page only after it completed successfully. Paging is
  * ours (safe-paging.ts), not ldapts' searchPaginated, which can stop early on an empty page (R5).
+ * The caller owns each page array (it may clear slots to release entries early).
  */
-export async function* streamEntries(client: Client, spec: SearchSpec, ctx: SearchContext): AsyncGenerator<RawEntry> {
+export async function* streamPages(client: Client, spec: SearchSpec, ctx: SearchContext): AsyncGenerator<RawEntry[]> {
   let count = 0;
   const pages = pagedSearch(client, {
     base: spec.base,
@@ -88,16 +89,15 @@ export async function* streamEntries(client: Client, spec: SearchSpec, ctx: Sear
     }
     if (step.done) return;
     for (const r of step.value.references) ctx.references.push(r);
-    // Each raw entry is released as soon as the consumer has mapped it (the pager still holds the page).
-    const entries: (RawEntry | undefined)[] = step.value.entries;
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i]!;
-      entries[i] = undefined;
-      count++;
-      yield e;
-    }
+    count += step.value.entries.length;
+    yield step.value.entries;
     ctx.onPage?.(count);
   }
+}
+
+/** streamPages entry by entry. */
+export async function* streamEntries(client: Client, spec: SearchSpec, ctx: SearchContext): AsyncGenerator<RawEntry> {
+  for await (const page of streamPages(client, spec, ctx)) yield* page;
 }
 
 /** A single non-paged search (base-scope reads: rootDSE, range steps, one entry by DN). */

@@ -161,12 +161,20 @@ function withFallbacks(p: ResolvedProfile, field: MappedField): (string | null)[
   return [p.fields[field], ...(p.fallbacks[field] ?? [])];
 }
 
-/** Attributes to request for user and public-folder entries (operational ones named: R1). */
-export function userAttributes(p: ResolvedProfile): string[] {
+/** The attributes the mapping of a user or public-folder entry reads (map-entry.ts). */
+export function userMappedAttributes(p: ResolvedProfile): string[] {
   const fieldsToRead: MappedField[] = ['primary', 'aliases', 'givenName', 'surname', 'displayName', 'homePhone',
     'mobile', 'company', 'department', 'notes', 'anchor', 'kerberosName', 'accountName'];
   const disabledAttrs = p.disabled === 'ad-user-account-control' ? ['userAccountControl'] : ['pwdAccountLockedTime', 'nsAccountLock'];
-  return uniq([...fieldsToRead.flatMap((f) => withFallbacks(p, f)), ...p.extraAliasAttrs, ...disabledAttrs, 'objectClass']);
+  return uniq([...fieldsToRead.flatMap((f) => withFallbacks(p, f)), ...p.extraAliasAttrs, ...disabledAttrs]);
+}
+
+/**
+ * Attributes to request for user and public-folder entries (operational ones named: R1): the
+ * mapped ones and objectClass, which the mapping does not read (the reader does not decode it).
+ */
+export function userAttributes(p: ResolvedProfile): string[] {
+  return uniq([...userMappedAttributes(p), 'objectClass']);
 }
 
 /** Attributes to request for group entries; `memberAttrs` replaces the member attributes (range retrieval). */

@@ -11,8 +11,8 @@ import type { DirContact, DirectorySnapshot, DirUser, UserKind } from '../core/m
 import { RosterError } from '../core/errors.ts';
 import { connectDirectory } from './connect.ts';
 import { mapContact, mapUser } from './map-entry.ts';
-import { contactAttributes, resolveProfile, userAttributes, type ResolvedProfile } from './profiles.ts';
-import { streamEntries, type SearchContext } from './paged-search.ts';
+import { contactAttributes, resolveProfile, userAttributes, userMappedAttributes, type ResolvedProfile } from './profiles.ts';
+import { streamPages, type SearchContext } from './paged-search.ts';
 import { readExceptedGroups, readGroups } from './read-groups.ts';
 import { discoverNetbiosDomain, namingContextOf, readRootDse, type RootDse } from './naming.ts';
 
@@ -47,14 +47,19 @@ interface Reader {
 async function readUsers(r: Reader, filter: string, kind: UserKind, netbios: string | null, phase: ReadProgress['phase']): Promise<DirUser[]> {
   const ctx = r.ctx(phase === 'users' ? 'users' : 'public folders', phase);
   const out: DirUser[] = [];
-  const spec = { base: r.settings.baseDn, scope: 'sub' as const, filter, attributes: userAttributes(r.p), binaryAttrs: r.p.binaryAttrs, pageSize: r.settings.pageSize };
-  for await (const e of streamEntries(r.client, spec, ctx)) {
-    const u = mapUser(e, r.p, kind, netbios);
-    if (u === null) {
-      throw new RosterError('read_incomplete', `entry ${e.dn} has no anchor (${r.p.fields.anchor ?? 'anchor'}) while reading ${ctx.what} ` +
-        `from ${ctx.server}: is the attribute readable by the bind account?`);
+  const spec = { base: r.settings.baseDn, scope: 'sub' as const, filter, attributes: userAttributes(r.p), decodeOnly: userMappedAttributes(r.p),
+    binaryAttrs: r.p.binaryAttrs, pageSize: r.settings.pageSize };
+  for await (const page of streamPages(r.client, spec, ctx)) {
+    for (let i = 0; i < page.length; i++) {
+      const e = page[i]!;
+      page[i] = undefined as never; // released once mapped
+      const u = mapUser(e, r.p, kind, netbios);
+      if (u === null) {
+        throw new RosterError('read_incomplete', `entry ${e.dn} has no anchor (${r.p.fields.anchor ?? 'anchor'}) while reading ${ctx.what} ` +
+          `from ${ctx.server}: is the attribute readable by the bind account?`);
+      }
+      out.push(u);
     }
-    out.push(u);
   }
   return out;
 }
@@ -63,10 +68,12 @@ async function readContacts(r: Reader, filter: string): Promise<DirContact[]> {
   const ctx = r.ctx('contacts', 'contacts');
   const out: DirContact[] = [];
   const spec = { base: r.settings.baseDn, scope: 'sub' as const, filter, attributes: contactAttributes(r.p), binaryAttrs: r.p.binaryAttrs, pageSize: r.settings.pageSize };
-  for await (const e of streamEntries(r.client, spec, ctx)) {
-    const c = mapContact(e, r.p);
-    if (c === null) throw new RosterError('read_incomplete', `contact ${e.dn} has no anchor while reading contacts from ${ctx.server}`);
-    out.push(c);
+  for await (const page of streamPages(r.client, spec, ctx)) {
+    for (const e of page) {
+      const c = mapContact(e, r.p);
+      if (c === null) throw new RosterError('read_incomplete', `contact ${e.dn} has no anchor while reading contacts from ${ctx.server}`);
+      out.push(c);
+    }
   }
   return out;
 }
