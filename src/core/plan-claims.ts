@@ -26,6 +26,11 @@ export interface ClaimResult {
   settled: Candidate[];
   /** Candidates that lost their primary (R6 address_taken). */
   lost: Candidate[];
+  /**
+   * Every address a settled candidate claimed → the settled candidate that holds it after the
+   * run (its primary, or an alias it won), or null when none does (taken by someone else).
+   */
+  winnerOf: ReadonlyMap<Address, Candidate | null>;
 }
 
 type Loss = { c: Candidate; address: Address; code: 'address_taken' | 'address_claimed_by_other_entry' };
@@ -34,15 +39,24 @@ function rank(a: Candidate, b: Candidate): number {
   return cmp(a.entry.primary ?? '', b.entry.primary ?? '') || cmp(a.entry.anchor, b.entry.anchor);
 }
 
-/** One round over the given active candidates. */
-function round(active: readonly Candidate[], ctx: ClaimContext): { won: Map<Candidate, Address[]>; losses: Loss[] } {
+/** The claimant ranked first: its entry's primary sorts first, then its anchor. */
+function best(list: readonly Candidate[]): Candidate {
+  return list.reduce((w, c) => (rank(c, w) < 0 ? c : w));
+}
+
+/**
+ * One round over the given active candidates. Most addresses have one claimant: it is stored
+ * bare, and only a second claimant turns the entry into a list (100,000 small arrays less).
+ */
+function round(active: readonly Candidate[], ctx: ClaimContext): { winnerOf: Map<Address, Candidate | null>; losses: Loss[] } {
   const byUser = new Map<string, Candidate>();
   for (const c of active) if (c.user !== null) byUser.set(c.user.id, c);
-  const claimants = new Map<Address, Candidate[]>();
+  const claimants = new Map<Address, Candidate | Candidate[]>();
   const claim = (a: Address, c: Candidate): void => {
-    const list = claimants.get(a);
-    if (list === undefined) claimants.set(a, [c]);
-    else list.push(c);
+    const prev = claimants.get(a);
+    if (prev === undefined) claimants.set(a, c);
+    else if (Array.isArray(prev)) prev.push(c);
+    else claimants.set(a, [prev, c]);
   };
   for (const c of active) {
     claim(c.primaryClaim, c);
@@ -50,26 +64,27 @@ function round(active: readonly Candidate[], ctx: ClaimContext): { won: Map<Cand
   }
   const winnerOf = new Map<Address, Candidate | null>();
   const losses: Loss[] = [];
-  for (const [address, list] of claimants) {
+  for (const [address, claimed] of claimants) {
+    const list = Array.isArray(claimed) ? claimed : null;
     let winner: Candidate | null = null;
     const ownerId = ctx.ownerOf(address);
     if (ownerId !== undefined) {
       const holder = byUser.get(ownerId);
-      if (holder !== undefined) {
-        winner = list.includes(holder) ? holder : list.reduce((w, c) => (rank(c, w) < 0 ? c : w));
-      }
+      if (holder !== undefined) winner = list === null ? (claimed as Candidate) : list.includes(holder) ? holder : best(list);
     } else if (!ctx.blocked.has(address)) {
-      winner = list.reduce((w, c) => (rank(c, w) < 0 ? c : w));
+      winner = list === null ? (claimed as Candidate) : best(list);
     }
     winnerOf.set(address, winner);
+    if (list === null) {
+      if (claimed !== winner) losses.push({ c: claimed as Candidate, address, code: winner === null ? 'address_taken' : 'address_claimed_by_other_entry' });
+      continue;
+    }
     for (const c of list) {
       if (c === winner) continue;
       losses.push({ c, address, code: winner === null ? 'address_taken' : 'address_claimed_by_other_entry' });
     }
   }
-  const won = new Map<Candidate, Address[]>();
-  for (const c of active) won.set(c, c.aliasClaims.filter((a) => winnerOf.get(a) === c));
-  return { won, losses };
+  return { winnerOf, losses };
 }
 
 /**
@@ -80,13 +95,13 @@ export function settleClaims(candidates: readonly Candidate[], ctx: ClaimContext
   let active = candidates.filter((c) => c.mode !== 'frozen');
   const lost: Candidate[] = [];
   for (;;) {
-    const { won, losses } = round(active, ctx);
+    const { winnerOf, losses } = round(active, ctx);
     const losers = new Set<Candidate>();
     for (const l of losses) if (l.address === l.c.primaryClaim) losers.add(l.c);
     if (losers.size === 0) {
-      for (const c of active) c.aliases = won.get(c) ?? [];
+      for (const c of active) c.aliases = c.aliasClaims.length === 0 ? [] : c.aliasClaims.filter((a) => winnerOf.get(a) === c);
       for (const l of losses) issues.add(l.c.entry.anchor, l.c.entry.dn, { code: l.code, value: l.address });
-      return { settled: active, lost: lost.sort(rank) };
+      return { settled: active, lost: lost.sort(rank), winnerOf };
     }
     lost.push(...losers);
     active = active.filter((c) => !losers.has(c));

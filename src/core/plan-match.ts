@@ -11,13 +11,11 @@ export interface UserIndex {
   byAnchor: Map<string, StoreUser>;
   byPrimary: Map<Address, StoreUser>;
   byAlias: Map<Address, StoreUser>;
-  byId: Map<string, StoreUser>;
 }
 
 export function indexUsers(users: readonly StoreUser[], connectionId: string): UserIndex {
-  const idx: UserIndex = { byAnchor: new Map(), byPrimary: new Map(), byAlias: new Map(), byId: new Map() };
+  const idx: UserIndex = { byAnchor: new Map(), byPrimary: new Map(), byAlias: new Map() };
   for (const u of users) {
-    idx.byId.set(u.id, u);
     if (u.connectionId === connectionId && u.anchor !== null) idx.byAnchor.set(u.anchor, u);
     idx.byPrimary.set(u.primary, u);
     for (const a of u.aliases) idx.byAlias.set(a, u);
@@ -40,7 +38,10 @@ function addressMatchable(u: StoreUser, connectionId: string, readAnchors: Reado
 
 /**
  * R11: matches entries (sorted by anchor) by anchor first, then — in entry order by (primary,
- * anchor) — by primary, then by alias. Each store user is matched at most once.
+ * anchor) — by primary, then by alias. Each store user is matched at most once: of entries
+ * sharing an anchor (adjacent, since sorted) only the first takes its user; and a user matched
+ * by anchor is never address-matchable (its anchor is in the read), so only address matches
+ * need remembering.
  */
 export function matchEntries(
   entries: readonly DirUser[],
@@ -51,11 +52,12 @@ export function matchEntries(
   const result = new Map<DirUser, { user: StoreUser; by: 'anchor' | 'primary' | 'alias' }>();
   const taken = new Set<string>();
   const rest: DirUser[] = [];
+  let lastMatched: string | null = null;
   for (const e of entries) {
     const u = idx.byAnchor.get(e.anchor);
-    if (u !== undefined && !taken.has(u.id)) {
+    if (u !== undefined && e.anchor !== lastMatched) {
       result.set(e, { user: u, by: 'anchor' });
-      taken.add(u.id);
+      lastMatched = e.anchor;
     } else rest.push(e);
   }
   rest.sort((a, b) => cmp(a.primary ?? '', b.primary ?? '') || cmp(a.anchor, b.anchor));
@@ -70,6 +72,15 @@ export function matchEntries(
     }
   }
   return result;
+}
+
+/** True when `aliases` is strictly sorted (so unique), lacks `primary`, and every domain is managed. */
+function allQualify(aliases: readonly Address[], primary: Address, managed: ReadonlySet<string>): boolean {
+  for (let i = 0; i < aliases.length; i++) {
+    const a = aliases[i] as Address;
+    if (a === primary || (i > 0 && !((aliases[i - 1] as Address) < a)) || !managed.has(domainOf(a))) return false;
+  }
+  return true;
 }
 
 function modeOf(user: StoreUser | null): EntryMode {
@@ -104,8 +115,13 @@ export function buildCandidate(
     aliases: [],
   };
   if (mode === 'frozen') return c;
-  const wanted = mode === 'supplemental' ? [entryPrimary, ...entry.aliases] : entry.aliases;
   const primaryManaged = managed.has(domainOf(c.primaryClaim));
+  if (mode === 'directory' && primaryManaged && exceptedAliases.size === 0 && allQualify(entry.aliases, c.primaryClaim, managed)) {
+    // The common case: the entry's aliases all qualify and are already the claim list.
+    c.aliasClaims = entry.aliases.slice();
+    return c;
+  }
+  const wanted = mode === 'supplemental' ? [entryPrimary, ...entry.aliases] : entry.aliases;
   const claims = new Set<Address>(mode === 'supplemental' ? (user as StoreUser).aliases : []);
   for (const a of wanted) {
     if (a === c.primaryClaim || claims.has(a)) continue;

@@ -13,8 +13,10 @@ export interface SnapshotInput {
   members: ResolvedMembers;
   excepted: ReadonlySet<string>;
   readContacts: boolean;
+  /** Anchors of this read's user entries. */
+  readUsers: ReadonlySet<string>;
   /** Addresses users hold after this run, and foreign ones: a group cannot take them. */
-  taken: ReadonlySet<Address>;
+  taken: { has(address: Address): boolean };
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
@@ -39,10 +41,10 @@ export function planSnapshot(input: SnapshotInput, issues: IssueList): { ops: Pl
   const storedGroups = new Map(store.groups.map((g) => [g.anchor, g]));
   const contacts = input.readContacts ? snapshot.contacts.filter((c) => !excepted.has(c.anchor)) : [];
   // Anchors a membership may name: this read's users, kept groups and contacts.
-  const known = new Set<string>();
-  for (const u of snapshot.users) known.add(u.anchor);
-  for (const g of groups) known.add(g.anchor);
-  for (const c of contacts) known.add(c.anchor);
+  const knownOther = new Set<string>();
+  for (const g of groups) knownOther.add(g.anchor);
+  for (const c of contacts) knownOther.add(c.anchor);
+  const known = (a: string): boolean => input.readUsers.has(a) || knownOther.has(a);
 
   // Group addresses: the group already holding one keeps it, else the first anchor (R13 analogue).
   const claimants = new Map<Address, string[]>();
@@ -83,7 +85,7 @@ export function planSnapshot(input: SnapshotInput, issues: IssueList): { ops: Pl
       ops.push({ op: 'upsert_group', anchor: g.anchor, dn: g.dn, name: g.name, address, groupId: stored?.id ?? null });
     }
     // Excepted members are dropped silently: they are not part of the run (R30).
-    const want = (members.anchors.get(g.anchor) ?? []).filter((a) => known.has(a)).sort(cmp);
+    const want = (members.anchors.get(g.anchor) ?? []).filter(known).sort(cmp);
     const have = stored?.memberAnchors ?? [];
     if (!sameList(want, have)) {
       const haveSet = new Set(have);

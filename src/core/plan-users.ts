@@ -45,14 +45,39 @@ function desiredFields(c: Candidate, connectionId: string): UserFields {
   };
 }
 
-/** Ops for one settled candidate; returns them and whether the user changed at all. */
+const NO_OPS: readonly PlanOp[] = Object.freeze([]);
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * True when a directory-mode candidate's user already has every column and alias the entry
+ * wants and is not pending deletion, i.e. planCandidate would return no op. Most entries of a
+ * run are unchanged: this answers for them without building the desired fields, sets or diffs.
+ */
+function unchangedDirectoryUser(c: Candidate, u: StoreUser, connectionId: string): boolean {
+  const e = c.entry;
+  if (u.state === 'pending_deletion' || u.kind !== e.kind || u.primary !== c.primaryClaim || u.kerberosName !== e.kerberosName ||
+    u.ntlmName !== e.ntlmName || u.connectionId !== connectionId || u.anchor !== e.anchor || u.dn !== e.dn) return false;
+  for (const f of DETAIL_FIELDS) if (u.details[f] !== e.details[f]) return false;
+  return sameList(u.aliases, c.aliases);
+}
+
+/**
+ * Ops for one settled candidate: add_user, or the update_user / alias / restore ops of its user
+ * (none when nothing changed). The returned array may be shared and frozen: do not mutate it.
+ */
 export function planCandidate(
   c: Candidate,
   settings: RunSettings,
   archiveIdOf: ReadonlyMap<Address, string>,
-): PlanOp[] {
-  const want = desiredFields(c, settings.connectionId);
+): readonly PlanOp[] {
   const u = c.user;
+  if (u !== null && c.mode === 'directory' && unchangedDirectoryUser(c, u, settings.connectionId)) return NO_OPS;
+  const want = desiredFields(c, settings.connectionId);
   if (u === null) {
     return [{ op: 'add_user', anchor: c.entry.anchor, fields: want, aliases: c.aliases, archiveId: archiveIdOf.get(want.primary) ?? null }];
   }

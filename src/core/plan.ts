@@ -11,7 +11,7 @@
 import type { Address, DirectorySnapshot, Plan, PlanOp, RunCounts, RunSettings, SkipReason, StoreState, StoreUser } from './model.ts';
 import { type Candidate, IssueList, type SkipMap, cmp } from './plan-context.ts';
 import { computeExcepted, precheckEntry, resolveMembers } from './plan-eligibility.ts';
-import { buildCandidate, indexUsers, matchEntries } from './plan-match.ts';
+import { type UserIndex, buildCandidate, indexUsers, matchEntries } from './plan-match.ts';
 import { settleClaims } from './plan-claims.ts';
 import { planCandidate, planFlags } from './plan-users.ts';
 import { keptGroups, planSnapshot } from './plan-snapshot.ts';
@@ -25,8 +25,8 @@ export function planRun(snapshot: DirectorySnapshot, store: StoreState, settings
   const issues = new IssueList();
   const managed = new Set(settings.managedDomains.map((d) => d.toLowerCase()));
   const exceptedAliases = new Set<string>(settings.exceptions.aliases);
-  const entries = [...snapshot.users].sort((a, b) => cmp(a.anchor, b.anchor));
-  const users = [...store.users].sort((a, b) => cmp(a.id, b.id));
+  const entries = sortedBy(snapshot.users, (e) => e.anchor);
+  const users = sortedBy(store.users, (u) => u.id);
 
   // 1. Exceptions and per-entry checks.
   const members = resolveMembers(snapshot, settings.options.readContacts);
@@ -52,7 +52,7 @@ export function planRun(snapshot: DirectorySnapshot, store: StoreState, settings
   const kept = new Set(keptGroups(snapshot, excepted).map((g) => g.anchor));
   const blocked = new Set<Address>(store.foreignAddresses.map((f) => f.address));
   for (const g of store.groups) if (g.address !== null && kept.has(g.anchor)) blocked.add(g.address);
-  const { settled, lost } = settleClaims(candidates, { ownerOf: (a) => (idx.byPrimary.get(a) ?? idx.byAlias.get(a))?.id, blocked }, issues);
+  const { settled, lost, winnerOf } = settleClaims(candidates, { ownerOf: (a) => (idx.byPrimary.get(a) ?? idx.byAlias.get(a))?.id, blocked }, issues);
   for (const c of lost) skips.set(c.entry.anchor, { entry: c.entry, reason: 'address_taken', value: c.primaryClaim });
 
   // 4. User ops.
@@ -76,11 +76,11 @@ export function planRun(snapshot: DirectorySnapshot, store: StoreState, settings
       if (own.length > 0) updated++;
       else unchanged++;
     }
-    ops.push(...own);
+    for (const op of own) ops.push(op);
   }
   const presentSkips = new Map<string, SkipReason>();
   for (const [anchor, s] of skips) presentSkips.set(anchor, s.reason);
-  ops.push(...planFlags(users, matchedIds, presentSkips, settings, now));
+  for (const op of planFlags(users, matchedIds, presentSkips, settings, now)) ops.push(op);
 
   // 5. Snapshot of groups and contacts; groups take only addresses users do not hold after the run.
   const snap = planSnapshot(
@@ -90,11 +90,12 @@ export function planRun(snapshot: DirectorySnapshot, store: StoreState, settings
       members,
       excepted,
       readContacts: settings.options.readContacts,
-      taken: addressesAfterRun(users, settled, store),
+      readUsers: readAnchors,
+      taken: takenAfterRun(idx, settled, winnerOf, store),
     },
     issues,
   );
-  ops.push(...snap.ops);
+  for (const op of snap.ops) ops.push(op);
   for (const ref of snapshot.references) issues.add(null, null, { code: 'continuation_reference', value: ref });
 
   sortOps(ops);
@@ -112,25 +113,39 @@ export function planRun(snapshot: DirectorySnapshot, store: StoreState, settings
   };
 }
 
-/** Addresses held by users after the run (settled candidates' new sets, everyone else's current), plus foreign. */
-function addressesAfterRun(
-  users: readonly StoreUser[],
+/**
+ * Whether an address is held after the run by a user (a settled candidate's new set, or the
+ * current set of any other user) or is foreign: what a group may not take. A predicate over the
+ * indexes planRun already has, instead of a Set of every address of the tenant; only group
+ * addresses are ever asked.
+ */
+function takenAfterRun(
+  idx: UserIndex,
   settled: readonly Candidate[],
+  winnerOf: ReadonlyMap<Address, Candidate | null>,
   store: StoreState,
-): Set<Address> {
-  const taken = new Set<Address>(store.foreignAddresses.map((f) => f.address));
-  const replaced = new Set<string>();
-  for (const c of settled) {
-    if (c.user !== null) replaced.add(c.user.id);
-    taken.add(c.primaryClaim);
-    for (const a of c.aliases) taken.add(a);
+): { has(address: Address): boolean } {
+  const foreign = new Set<Address>(store.foreignAddresses.map((f) => f.address));
+  let replaced: Set<string> | undefined; // built on the first question: most reads have no group address
+  const heldByOther = (u: StoreUser | undefined): boolean => {
+    if (u === undefined) return false;
+    if (replaced === undefined) {
+      replaced = new Set<string>();
+      for (const c of settled) if (c.user !== null) replaced.add(c.user.id);
+    }
+    return !replaced.has(u.id);
+  };
+  return {
+    has: (a) => foreign.has(a) || (winnerOf.get(a) ?? null) !== null || heldByOther(idx.byPrimary.get(a)) || heldByOther(idx.byAlias.get(a)),
+  };
+}
+
+/** `items` in `key` order (code units): the input itself when already sorted (a loaded store is), else a sorted copy. */
+function sortedBy<T>(items: readonly T[], key: (item: T) => string): T[] {
+  for (let i = 1; i < items.length; i++) {
+    if (key(items[i - 1] as T) > key(items[i] as T)) return [...items].sort((a, b) => cmp(key(a), key(b)));
   }
-  for (const u of users) {
-    if (replaced.has(u.id)) continue;
-    taken.add(u.primary);
-    for (const a of u.aliases) taken.add(a);
-  }
-  return taken;
+  return items as T[];
 }
 
 function countPlan(

@@ -1,0 +1,124 @@
+/**
+ * The part of a sync run after the directory read (DESIGN: the imperative shell around planRun):
+ * load state → plan → guard (R41) → apply with the run record in the same transaction, or
+ * store the run record alone (held runs, dry runs R19). Split from run-sync.ts so that the
+ * pipeline can be measured and tested without a directory server (bench/pipeline-only.ts).
+ */
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/schema.ts';
+import type { DirectorySnapshot, Plan, RunCounts, RunIssue, RunSettings, SkippedEntry } from '../core/model.ts';
+import { loadStoreState } from '../store/load-state.ts';
+import { applyPlan } from '../store/apply-plan.ts';
+import { planRun } from '../core/plan.ts';
+import { guardPlan } from '../core/guards.ts';
+
+export type SyncPhase = 'claim' | 'read' | 'load' | 'plan' | 'apply' | 'done';
+export interface SyncProgress {
+  phase: SyncPhase;
+  /** Directory entries read so far (phase 'read'). */
+  entries?: number;
+  /** Apply progress (phase 'apply'). */
+  done?: number;
+  total?: number;
+}
+
+export interface ReconcileInput {
+  runId: string;
+  tenantId: string;
+  connectionId: string;
+  dryRun: boolean;
+  actor: string;
+  /** Lifecycle clock (D5). */
+  now: string;
+  /** performance.now() when the run started (the run's real duration). */
+  started: number;
+  serverUsed: string | null;
+  snapshot: DirectorySnapshot;
+  settings: RunSettings;
+  onProgress?: (p: SyncProgress) => void;
+}
+
+const CHUNK = 500;
+
+/** R6/D9: skipped entries and issues become run_items rows, in multi-row batches. */
+async function saveItems(db: Kysely<Database>, runId: string, skipped: SkippedEntry[], issues: RunIssue[]): Promise<void> {
+  const rows = [
+    ...skipped.map((s) => ({ run_id: runId, kind: 'skipped', code: s.reason, anchor: s.anchor, dn: s.dn, value: s.value, detail: null })),
+    ...issues.map((i) => ({ run_id: runId, kind: 'issue', code: i.code, anchor: i.anchor, dn: i.dn, value: i.value, detail: i.detail ?? null })),
+  ];
+  for (let i = 0; i < rows.length; i += CHUNK) await db.insertInto('run_items').values(rows.slice(i, i + CHUNK)).execute();
+}
+
+/** Succeeded runs keep a summary (op counts); held and previewed runs keep the whole plan (R19, R41). */
+function planSummary(plan: Plan): unknown {
+  const ops: Record<string, number> = {};
+  for (const o of plan.ops) ops[o.op] = (ops[o.op] ?? 0) + 1;
+  return { summary: true, now: plan.now, ops, flagCount: plan.flagCount, syncedUserCount: plan.syncedUserCount };
+}
+
+export interface FinishSet {
+  status: string;
+  server_used: string | null;
+  counts?: string;
+  plan?: string;
+  error: string | null;
+  error_code: string | null;
+}
+
+/** Closes the run record: status, duration (real clock) and finished_at (lifecycle clock, D5). */
+export async function finishRun(db: Kysely<Database>, runId: string, started: number, set: FinishSet): Promise<void> {
+  const runRow = await db.selectFrom('runs').select('started_at').where('id', '=', runId).executeTakeFirstOrThrow();
+  const duration = Math.round(performance.now() - started);
+  // D5: lifecycle times follow the (possibly overridden) clock; the duration is real.
+  const finishedAt = new Date(Date.parse(runRow.started_at) + duration).toISOString();
+  await db
+    .updateTable('runs')
+    .set({ ...set, finished_at: finishedAt, duration_ms: duration })
+    .where('id', '=', runId)
+    .execute();
+}
+
+/**
+ * Plans a complete read against the store and applies it (status 'succeeded'), or records it
+ * without applying ('previewed' for a dry run, 'held' when guardPlan holds it, R41). The run
+ * record, its run_items and the connection's cursor are written in the plan's transaction, so
+ * a crash never leaves a plan applied with its run still 'running'. Returns the final status.
+ */
+export async function reconcile(db: Kysely<Database>, i: ReconcileInput): Promise<string> {
+  i.onProgress?.({ phase: 'load' });
+  const state = await loadStoreState(db, i.tenantId, i.connectionId);
+  i.onProgress?.({ phase: 'plan' });
+  const plan = planRun(i.snapshot, state, i.settings, i.now);
+  const guard = guardPlan(plan);
+  const status = i.dryRun ? 'previewed' : guard.hold ? 'held' : 'succeeded';
+  // The run's own rows: written with the plan's transaction when it is applied, alone otherwise.
+  const record = async (ex: Kysely<Database>): Promise<void> => {
+    await saveItems(ex, i.runId, plan.skipped, plan.issues);
+    await finishRun(ex, i.runId, i.started, {
+      status,
+      server_used: i.serverUsed,
+      counts: JSON.stringify(plan.counts satisfies RunCounts),
+      plan: JSON.stringify(status === 'succeeded' ? planSummary(plan) : plan),
+      error: status === 'held' ? `held for approval: ${guard.reason ?? 'mass-deletion threshold (R41)'}` : null,
+      error_code: status === 'held' ? 'held' : null,
+    });
+  };
+  if (status === 'succeeded') {
+    i.onProgress?.({ phase: 'apply', done: 0, total: plan.ops.length });
+    await applyPlan(db, plan, {
+      runId: i.runId,
+      actor: i.actor,
+      now: i.now,
+      tenantId: i.tenantId,
+      onBatch: (done: number, total: number) => i.onProgress?.({ phase: 'apply', done, total }),
+      finalize: async (trx) => {
+        await trx.updateTable('connections').set({ last_complete_run_at: i.now }).where('id', '=', i.connectionId).execute();
+        await record(trx);
+      },
+    });
+  } else {
+    await db.transaction().execute(record);
+  }
+  i.onProgress?.({ phase: 'done' });
+  return status;
+}
