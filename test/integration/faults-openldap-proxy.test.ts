@@ -1,0 +1,118 @@
+/**
+ * R5 fault suite, transport: a loopback TCP fault injector (test/helpers/tcp-fault.ts) between
+ * Roster and a real slapd cuts (FIN), resets (RST), stalls or corrupts the stream at chosen bytes:
+ * inside the bind response, in the middle of the first page, exactly between two pages, and in
+ * the client's request for the second page. Offsets come from the trace of a clean dry run through
+ * the same proxy just before the faulted run (message boundaries of the very data the faulted run
+ * reads), so each fault lands where its name says. Every faulted
+ * run fails naming the fault, changes nothing, leaves the cursor; the next run works (R57: a
+ * stalled stream ends at the operation timeout).
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startSlapd, type Slapd } from '../helpers/slapd.ts';
+import type { Fault } from '../helpers/tcp-fault.ts';
+import { generateOpenLdapLdif, generateUser, ldifModify, type GeneratorSpec } from '../fixtures/directory-generator.ts';
+import { runSync } from '../../src/sync/run-sync.ts';
+import { startFaultBed, displayNameChange, type FaultBed } from './faults-harness.ts';
+
+const BASE = 'dc=example,dc=test';
+const spec: GeneratorSpec = { seed: 31, users: 200, baseDn: BASE, managedDomains: ['example.test', 'example.org'], unmanagedDomains: ['other.test'] };
+const gen = generateOpenLdapLdif(spec);
+const TIMEOUT_MS = 1500;
+
+let slapd: Slapd;
+let bed: FaultBed;
+let picked = 0;
+/** Byte offsets (server → client) of the end of the bind response and of the first page; client → server offset of the page-2 request. */
+let at: { bindEnd: number; page1End: number; page2Request: number };
+
+function rename(tag: string) {
+  for (let i = picked; i < spec.users; i++) {
+    const u = generateUser(spec, i);
+    if (u.disabled || !u.managedPrimary || u.mails.length === 0) continue;
+    picked = i + 1;
+    return displayNameChange((name) => slapd.ldapModify(ldifModify(u.dn, [{ op: 'replace', attr: 'displayName', values: [name] }])), u.entryUUID, `Renamed ${tag}`);
+  }
+  throw new Error('no eligible user left');
+}
+
+before(async () => {
+  slapd = await startSlapd({ ldif: gen.toString() });
+  bed = await startFaultBed({
+    domains: spec.managedDomains,
+    target: { host: slapd.host, port: slapd.port },
+    settings: {
+      profile: 'openldap', caFile: null, allowPlainBind: true, bindDn: slapd.readerDn, baseDn: BASE, customFilter: null, attributeOverrides: {},
+      publicFolderClass: null, netbiosDomain: null, options: { syncDisabledUsers: false, syncPublicFolders: false, readContacts: false },
+      deletionDelayDays: 7, pageSize: 50, connectTimeoutMs: 3000, operationTimeoutMs: 5000,
+    },
+    bindPassword: slapd.readerPassword,
+  });
+});
+
+/**
+ * Message boundaries of the directory as it is now: a clean dry run through the proxy (its own
+ * connection: bind, page 1 request, page 2 request…). A dry run applies nothing (R19), and the
+ * faulted run that follows reads exactly the same bytes.
+ */
+async function measure(): Promise<void> {
+  bed.proxy.setFault({ kind: 'none' });
+  const conn = bed.proxy.connections + 1;
+  const dry = await runSync(bed.store, bed.opts({ dryRun: true }));
+  assert.equal(dry.status, 'previewed');
+  const w = bed.proxy.clientWrites.filter((x) => x.conn === conn);
+  assert.ok(w.length >= 4, `a clean run sends a bind and several page requests (${w.length} writes)`);
+  at = { bindEnd: w[1]!.toClientAt, page1End: w[2]!.toClientAt, page2Request: w[2]!.at };
+  assert.ok(at.bindEnd > 5 && at.bindEnd < 100, `bind response ends at ${at.bindEnd}`);
+  assert.ok(at.page1End - at.bindEnd > 5000, `page 1 spans ${at.bindEnd}…${at.page1End}`);
+}
+
+after(async () => {
+  await bed?.close();
+  await slapd?.stop();
+});
+
+interface Case { name: string; fault: () => Fault; error: RegExp; codes: string[] }
+const ANY = ['read_incomplete', 'connect_failed'];
+const CLOSED = /closed|reset|lost/i;
+const mid = (): number => at.bindEnd + Math.floor((at.page1End - at.bindEnd) / 2);
+const cases: Case[] = [
+  { name: 'cut inside the bind response', fault: () => ({ kind: 'cut', atByte: 5 }), error: CLOSED, codes: ['connect_failed'] },
+  { name: 'reset inside the bind response', fault: () => ({ kind: 'reset', atByte: 5 }), error: CLOSED, codes: ['connect_failed'] },
+  { name: 'stall inside the bind response', fault: () => ({ kind: 'stall', atByte: 5 }), error: /timed out/i, codes: ['connect_failed'] },
+  // Byte 5 is the BindResponse tag [APPLICATION 1] (0x61): the answer becomes an unknown operation.
+  { name: 'corrupt the bind response operation tag', fault: () => ({ kind: 'corrupt', atByte: 5 }), error: /./, codes: ANY },
+  { name: 'corrupt the bind result code into 49', fault: () => ({ kind: 'corrupt', atByte: 9, bytes: [49] }), error: /invalid credentials/i, codes: ['connect_failed'] },
+  { name: 'cut in the middle of the first page', fault: () => ({ kind: 'cut', atByte: mid() }), error: CLOSED, codes: ['read_incomplete'] },
+  { name: 'reset in the middle of the first page', fault: () => ({ kind: 'reset', atByte: mid() }), error: CLOSED, codes: ['read_incomplete'] },
+  { name: 'stall in the middle of the first page', fault: () => ({ kind: 'stall', atByte: mid() }), error: /timed out/i, codes: ['read_incomplete'] },
+  { name: 'corrupt the tag of the first entry', fault: () => ({ kind: 'corrupt', atByte: at.bindEnd }), error: /./, codes: ['read_incomplete'] },
+  { name: 'corrupt the length of the first entry', fault: () => ({ kind: 'corrupt', atByte: at.bindEnd + 1, bytes: [0x84, 0x7f, 0xff, 0xff, 0xff] }), error: /./, codes: ['read_incomplete'] },
+  { name: 'cut exactly between pages 1 and 2', fault: () => ({ kind: 'cut', atByte: at.page1End }), error: CLOSED, codes: ['read_incomplete'] },
+  { name: 'reset exactly between pages 1 and 2', fault: () => ({ kind: 'reset', atByte: at.page1End }), error: CLOSED, codes: ['read_incomplete'] },
+  { name: 'stall exactly between pages 1 and 2', fault: () => ({ kind: 'stall', atByte: at.page1End }), error: /timed out/i, codes: ['read_incomplete'] },
+  { name: 'corrupt the first message of page 2', fault: () => ({ kind: 'corrupt', atByte: at.page1End }), error: /./, codes: ['read_incomplete'] },
+  { name: 'cut the client\'s request for page 2', fault: () => ({ kind: 'cut', atByte: at.page2Request + 3, direction: 'toServer' }), error: CLOSED, codes: ['read_incomplete'] },
+  { name: 'stall the client\'s request for page 2', fault: () => ({ kind: 'stall', atByte: at.page2Request, direction: 'toServer' }), error: /timed out/i, codes: ['read_incomplete'] },
+];
+
+for (const c of cases) {
+  test(`R5/R57: the proxy faults the stream — ${c.name}: failed run naming the fault, nothing changed, next run works`, async () => {
+    const firedBefore = bed.proxy.fired.length;
+    const { failed } = await bed.expectFaultChangesNothing({
+      change: rename(c.name),
+      settings: { operationTimeoutMs: TIMEOUT_MS },
+      inject: async () => {
+        await measure();
+        bed.proxy.setFault(c.fault());
+      },
+      clear: () => bed.proxy.setFault({ kind: 'none' }),
+      error: c.error,
+      codes: c.codes,
+      withinMs: 20_000,
+    });
+    assert.ok(bed.proxy.fired.length > firedBefore, 'the fault fired during the run');
+    assert.ok((failed.error ?? '').length > 10, `a reason is recorded: ${failed.error}`);
+  });
+}
