@@ -159,15 +159,21 @@ export async function startFaultBed(o: BedOptions): Promise<FaultBed> {
   };
 }
 
-/** A change whose landing is visible: a display name, checked on the user with that anchor. */
-export function displayNameChange(apply: (name: string) => Promise<void>, anchor: string, name: string): FaultCase['change'] {
+/**
+ * A change whose landing is visible: a display name, checked on the user with that anchor
+ * (case-insensitive) or, given `{ address }`, with that primary address.
+ */
+export function displayNameChange(apply: (name: string) => Promise<void>, who: string | { address: string }, name: string): FaultCase['change'] {
   return async () => {
     await apply(name);
     return {
       check: async (store) => {
-        const rows = await store.db.selectFrom('users').select(['anchor', 'display_name', 'state']).execute();
-        const u = rows.find((r) => r.anchor?.toLowerCase() === anchor.toLowerCase());
-        assert.ok(u, `user ${anchor} exists`);
+        const rows = await store.db.selectFrom('users as u').innerJoin('addresses as a', 'a.user_id', 'u.id').where('a.role', '=', 'primary')
+          .select(['u.anchor', 'u.display_name', 'u.state', 'a.address']).execute();
+        const u = typeof who === 'string'
+          ? rows.find((r) => r.anchor?.toLowerCase() === who.toLowerCase())
+          : rows.find((r) => r.address === who.address.toLowerCase());
+        assert.ok(u, `user ${JSON.stringify(who)} exists`);
         assert.equal(u.display_name, name, 'the change made meanwhile landed after the fault cleared');
         assert.equal(u.state, 'active');
       },
