@@ -48,6 +48,8 @@ export interface FaultProxy extends AsyncDisposable {
    * boundaries: the n-th request and where the server's answers before it ended.
    */
   readonly clientWrites: readonly { conn: number; at: number; length: number; toClientAt: number }[];
+  /** The first `captureBytes` bytes each connection sent to the client (as forwarded, before faults). */
+  captured(conn: number): Buffer;
   /** Faults that fired (one per connection and fault), e.g. "cut@300". */
   readonly fired: readonly string[];
   stop(): Promise<void>;
@@ -67,13 +69,14 @@ interface Leg {
 }
 
 /** Starts the proxy; rejects for a non-loopback target. */
-export async function startFaultProxy(o: { target: { host: string; port: number }; fault?: Fault }): Promise<FaultProxy> {
+export async function startFaultProxy(o: { target: { host: string; port: number }; fault?: Fault; captureBytes?: number }): Promise<FaultProxy> {
   if (!isLoopback(o.target.host)) throw new Error(`fault proxy: target ${o.target.host} is not a loopback address`);
   let fault: Fault = o.fault ?? { kind: 'none' };
   let toClient = 0;
   let toServer = 0;
   let accepted = 0;
   const fired: string[] = [];
+  const captures = new Map<number, Buffer[]>();
   const clientWrites: { conn: number; at: number; length: number; toClientAt: number }[] = [];
   const sockets = new Set<Socket>();
 
@@ -100,6 +103,11 @@ export async function startFaultProxy(o: { target: { host: string; port: number 
       from.on('data', (chunk: Buffer) => {
         if (dir === 'toServer' && clientWrites.length < 10_000) {
           clientWrites.push({ conn: connNo, at: leg.offset, length: chunk.length, toClientAt: legs.toClient.offset });
+        }
+        if (dir === 'toClient' && o.captureBytes !== undefined && leg.offset < o.captureBytes) {
+          const list = captures.get(connNo) ?? [];
+          list.push(Buffer.from(chunk.subarray(0, o.captureBytes - leg.offset)));
+          captures.set(connNo, list);
         }
         if (stalled) return; // read and dropped
         const f = fault;
@@ -175,6 +183,7 @@ export async function startFaultProxy(o: { target: { host: string; port: number 
     get connections() { return accepted; },
     get fired() { return fired; },
     get clientWrites() { return clientWrites; },
+    captured: (conn) => Buffer.concat(captures.get(conn) ?? []),
     stop,
     [Symbol.asyncDispose]: stop,
   };

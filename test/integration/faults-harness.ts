@@ -80,7 +80,8 @@ const ctx = { actor: 'cli:faults', now: '2026-11-22T10:00:00.000Z' };
 export async function startFaultBed(o: BedOptions): Promise<FaultBed> {
   const dir = mkdtempSync(join(tmpdir(), 'roster-faults-'));
   const store = await openStore({ url: o.databaseUrl ?? `sqlite:${join(dir, 'roster.db')}` });
-  const proxy = await startFaultProxy({ target: o.target });
+  // The first 200 kB of each connection are kept, to locate messages for byte-exact faults.
+  const proxy = await startFaultProxy({ target: o.target, captureBytes: 200_000 });
   const key = randomBytes(32);
   let tenant = await addTenant(store.db, { name: 'acme' }, ctx);
   for (const d of o.domains) await addDomain(store.db, tenant, d, ctx);
@@ -119,11 +120,17 @@ export async function startFaultBed(o: BedOptions): Promise<FaultBed> {
       await c.inject?.();
       const t0 = performance.now();
       let runId: string | undefined;
-      await assert.rejects(runSync(store, opts(c.onProgress ? { onProgress: c.onProgress } : {})), (e: unknown) => {
+      let succeeded: RunRecord | undefined;
+      try {
+        succeeded = await runSync(store, opts(c.onProgress ? { onProgress: c.onProgress } : {}));
+      } catch (e) {
         assert.ok(e instanceof RosterError, `a RosterError, got ${String(e)}`);
         runId = e.details?.['runId'] as string | undefined;
-        return true;
-      }, 'the faulted run must fail');
+      }
+      if (succeeded !== undefined) {
+        assert.fail(`the faulted run must fail (R5), but it ended '${succeeded.status}': read ${succeeded.counts?.read}, ` +
+          `flagged ${succeeded.counts?.flagged}, updated ${succeeded.counts?.updated}`);
+      }
       const ms = performance.now() - t0;
       assert.ok(ms < (c.withinMs ?? 60_000), `the faulted run took ${Math.round(ms)} ms (R57)`);
       assert.equal(typeof runId, 'string', 'the error names the run');
