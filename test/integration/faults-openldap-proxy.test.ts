@@ -25,7 +25,28 @@ let slapd: Slapd;
 let bed: FaultBed;
 let picked = 0;
 /** Byte offsets (server → client) of the end of the bind response and of the first page; client → server offset of the page-2 request. */
-let at: { bindEnd: number; page1End: number; page2Request: number; idTag: number; idValue: number };
+let at: { bindEnd: number; page1End: number; page2Request: number; idTag: number; idValue: number; page1Code: number; groupsAt: number };
+
+/** Offset of the resultCode of the last message before `end` (a SearchResultDone), walking messages from `from`. */
+function lastResultCode(bytes: Buffer, from: number, end: number): number {
+  const hdr = (o: number): { content: number; end: number } => {
+    const l = bytes[o + 1]!;
+    if (l < 0x80) return { content: o + 2, end: o + 2 + l };
+    let len = 0;
+    for (let i = 0; i < (l & 0x7f); i++) len = len * 256 + bytes[o + 2 + i]!;
+    return { content: o + 2 + (l & 0x7f), end: o + 2 + (l & 0x7f) + len };
+  };
+  let o = from;
+  let last = from;
+  while (o < end) { last = o; o = hdr(o).end; }
+  assert.equal(o, end, 'messages tile the page');
+  const c = hdr(last).content;
+  const op = c + 2 + bytes[c + 1]!; // after messageID
+  assert.equal(bytes[op], 0x65, 'the page ends with a SearchResultDone');
+  const rc = hdr(op).content;
+  assert.deepEqual([bytes[rc], bytes[rc + 1], bytes[rc + 2]], [0x0a, 0x01, 0x00], 'resultCode ENUMERATED success');
+  return rc + 2;
+}
 
 function rename(tag: string) {
   for (let i = picked; i < spec.users; i++) {
@@ -72,7 +93,11 @@ async function measure(): Promise<void> {
   const idTag = page1End + 2 + (lenByte < 0x80 ? 0 : lenByte & 0x7f);
   assert.equal(bytes[idTag], 0x02, 'messageID INTEGER tag');
   assert.equal(bytes[idTag + 1], 0x01, 'a one-byte message ID');
-  at = { bindEnd: w[1]!.toClientAt, page1End, page2Request: w[2]!.at, idTag, idValue: idTag + 2 };
+  // The groups search follows the user pages: the first request of another length than a page request.
+  const groups = w.slice(3).find((x) => x.length !== w[2]!.length);
+  assert.ok(groups, 'a groups search follows the user pages');
+  at = { bindEnd: w[1]!.toClientAt, page1End, page2Request: w[2]!.at, idTag, idValue: idTag + 2,
+    page1Code: lastResultCode(bytes, w[1]!.toClientAt, page1End), groupsAt: groups.toClientAt };
   assert.ok(at.bindEnd > 5 && at.bindEnd < 100, `bind response ends at ${at.bindEnd}`);
   assert.ok(at.page1End - at.bindEnd > 5000, `page 1 spans ${at.bindEnd}…${at.page1End}`);
 }
@@ -102,6 +127,12 @@ const cases: Case[] = [
   { name: 'reset exactly between pages 1 and 2', fault: () => ({ kind: 'reset', atByte: at.page1End }), error: CLOSED, codes: ['read_incomplete'] },
   { name: 'stall exactly between pages 1 and 2', fault: () => ({ kind: 'stall', atByte: at.page1End }), error: /timed out/i, codes: ['read_incomplete'] },
   { name: 'corrupt the first message of page 2', fault: () => ({ kind: 'corrupt', atByte: at.page1End }), error: /./, codes: ['read_incomplete'] },
+  // The server's own verdict on page 1 turned into a failure code (R5 lists each).
+  { name: 'page 1 ends with busy (51)', fault: () => ({ kind: 'corrupt', atByte: at.page1Code, bytes: [51] }), error: /busy/i, codes: ['read_incomplete'] },
+  { name: 'page 1 ends with unavailable (52)', fault: () => ({ kind: 'corrupt', atByte: at.page1Code, bytes: [52] }), error: /unavailable/i, codes: ['read_incomplete'] },
+  { name: 'page 1 ends with unwilling to perform (53)', fault: () => ({ kind: 'corrupt', atByte: at.page1Code, bytes: [53] }), error: /unwilling/i, codes: ['read_incomplete'] },
+  { name: 'page 1 ends with size limit exceeded (4)', fault: () => ({ kind: 'corrupt', atByte: at.page1Code, bytes: [4] }), error: /size limit/i, codes: ['read_incomplete'] },
+  { name: 'cut as the groups are read, after every user page', fault: () => ({ kind: 'cut', atByte: at.groupsAt + 20 }), error: CLOSED, codes: ['read_incomplete'] },
   { name: 'cut the client\'s request for page 2', fault: () => ({ kind: 'cut', atByte: at.page2Request + 3, direction: 'toServer' }), error: CLOSED, codes: ['read_incomplete'] },
   { name: 'stall the client\'s request for page 2', fault: () => ({ kind: 'stall', atByte: at.page2Request, direction: 'toServer' }), error: /timed out/i, codes: ['read_incomplete'] },
   // Last, as they fail today (a user gets flagged), so that they cannot disturb the cases above.
