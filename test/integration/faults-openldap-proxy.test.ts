@@ -135,6 +135,10 @@ const cases: Case[] = [
   { name: 'cut as the groups are read, after every user page', fault: () => ({ kind: 'cut', atByte: at.groupsAt + 20 }), error: CLOSED, codes: ['read_incomplete'] },
   { name: 'cut the client\'s request for page 2', fault: () => ({ kind: 'cut', atByte: at.page2Request + 3, direction: 'toServer' }), error: CLOSED, codes: ['read_incomplete'] },
   { name: 'stall the client\'s request for page 2', fault: () => ({ kind: 'stall', atByte: at.page2Request, direction: 'toServer' }), error: /timed out/i, codes: ['read_incomplete'] },
+  // The protocol-op tag of an entry (0x64) turned into another op: never a shorter complete read.
+  { name: 'the first entry of page 2 turned into a SearchResultDone (op tag 0x65)', fault: () => ({ kind: 'corrupt', atByte: at.idTag + 3, bytes: [0x65] }), error: /./, codes: ['read_incomplete'] },
+  { name: 'the first entry of page 2 turned into a SearchResultReference (op tag 0x73)', fault: () => ({ kind: 'corrupt', atByte: at.idTag + 3, bytes: [0x73] }), error: /./, codes: ['read_incomplete'] },
+  { name: 'the first entry of page 2 given an unknown op tag (0x7e)', fault: () => ({ kind: 'corrupt', atByte: at.idTag + 3, bytes: [0x7e] }), error: /./, codes: ['read_incomplete'] },
   // Last, as they fail today (a user gets flagged), so that they cannot disturb the cases above.
   // R44/R5: an entry whose messageID is damaged cannot be matched to the search; dropping it would
   // make the page look complete with one user missing (then flagged). The read must fail instead.
