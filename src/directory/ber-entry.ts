@@ -124,17 +124,20 @@ export class EntryDecoder {
       o = lengthEnd;
       const setEnd = o + len;
       if (setEnd !== attrEnd) throw new BerEntryError(`malformed search entry ${dn}: the values of ${key} do not end with the attribute`);
-      // Empty lists are kept: an empty final range window (`member;range=1500-*`) is an answer.
       let values = attrs.get(key);
-      if (values === undefined) attrs.set(key, (values = []));
       while (o < setEnd) {
         if (buf[o] !== 0x04) throw new BerEntryError(`malformed search entry ${dn}: expected a value of ${key} (0x04), got 0x${hex(buf[o])}`);
         len = readLength(buf, o + 1, setEnd);
         o = lengthEnd;
         // Bytes are copied: a view would keep the whole socket chunk alive.
-        values.push(mode === BYTES ? new Uint8Array(buf.subarray(o, o + len)) : text(buf, o, o + len, false));
+        const v = mode === BYTES ? new Uint8Array(buf.subarray(o, o + len)) : text(buf, o, o + len, false);
         o += len;
+        // `[v]` holds exactly one value: most attributes have one, and `[]` + push would reserve 16.
+        if (values === undefined) attrs.set(key, (values = [v]));
+        else values.push(v);
       }
+      // Empty lists are kept: an empty final range window (`member;range=1500-*`) is an answer.
+      if (values === undefined) attrs.set(key, []);
     }
     return { dn, attrs };
   }

@@ -71,6 +71,9 @@ function compile(p: ResolvedProfile): Compiled {
   return c;
 }
 
+/** Issues of the user being mapped; copied out only when there are some (most users have none). */
+const scratch: EntryIssue[] = [];
+
 /** Values that repeat across many users share one string (bounded; a full pool starts over). */
 const pool = new Map<string, string>();
 function shared(v: string | null): string | null {
@@ -185,7 +188,8 @@ export function mapUser(e: RawEntry, p: ResolvedProfile, kind: UserKind, netbios
   const anchor = readAnchor(e, p);
   if (anchor === null) return null;
   const c = compile(p);
-  const issues: EntryIssue[] = [];
+  const issues = scratch;
+  issues.length = 0;
   const { primary, aliases, hadValues } = readAddresses(e, p, issues);
   const account = c.accountName === null ? null : firstValue(e, c.accountName.key, c.accountName.name, issues);
   return {
@@ -208,7 +212,7 @@ export function mapUser(e: RawEntry, p: ResolvedProfile, kind: UserKind, netbios
     },
     kerberosName: firstOf(e, c, 'kerberosName', issues),
     ntlmName: account !== null && netbiosDomain ? `${netbiosDomain}\\${account}` : null,
-    issues: issues.length === 0 ? EMPTY : issues,
+    issues: issues.length === 0 ? EMPTY : issues.slice(),
   };
 }
 
