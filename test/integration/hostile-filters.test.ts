@@ -86,13 +86,19 @@ for (const [f, position, words] of BAD) {
     assert.equal(add.code, 2, `exit 2 (bad_input): ${add.stderr}`);
     assert.match(add.stderr, new RegExp(`invalid filter at position ${position}\\b`), add.stderr);
     assert.match(add.stderr, words);
+  });
+}
+
+test('R2 R44 editing a connection to a bad filter is refused and saves nothing', async () => {
+  for (const f of ['(cn=a', '(cn=a\\zz)', NESTED]) {
     const edit = await s.cli(['connections', 'edit', 'main', '--tenant', 'acme', '--filter', f]);
     if (edit.code === 0) await s.cli(['connections', 'edit', 'main', '--tenant', 'acme', '--filter', '']);
     assert.equal(edit.code, 2, edit.stderr);
-    const list = await s.json(['connections', 'list', '--tenant', 'acme']);
-    assert.deepEqual(list.map((c: any) => [c.name, c.settings.customFilter]), [['main', null]], 'nothing was saved');
-  });
-}
+    assert.match(edit.stderr, /invalid filter at position \d+/);
+  }
+  const list = await s.json(['connections', 'list', '--tenant', 'acme']);
+  assert.deepEqual(list.map((c: any) => [c.name, c.settings.customFilter]), [['main', null]], 'nothing was saved');
+});
 
 test('R2 R44 a custom filter with escaped * ( ) \\, a leading #, quotes, a comma and non-ASCII reads exactly the right entries', async () => {
   await s.json(['connections', 'edit', 'main', '--tenant', 'acme', '--filter', FILTER]);
