@@ -79,10 +79,17 @@ export function benchSettings(): RunSettings {
   };
 }
 
+/** This process's CPU time (user + system), ms: a busy shared machine stretches wall time. */
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
 const mb = (n: number) => (n / 1048576).toFixed(0);
 
 async function oneRun(store: Store, snapshot: DirectorySnapshot, settings: RunSettings, label: string): Promise<Record<string, number>> {
   const t0 = performance.now();
+  const c0 = cpuMs();
   const run = await claimRun(store.db, { tenantId: 'tenant-1', connectionId: 'conn-1', connectionName: 'main', trigger: 'cli', actor: 'bench', dryRun: false, now: NOW, clockOverride: null });
   const marks: [SyncPhase, number][] = [];
   await reconcile(store.db, {
@@ -91,10 +98,11 @@ async function oneRun(store: Store, snapshot: DirectorySnapshot, settings: RunSe
   });
   const rec = await readRunRecord(store.db, run.id);
   const t1 = performance.now();
+  const cpu = cpuMs() - c0;
   const at = (p: SyncPhase) => marks.find((m) => m[0] === p)?.[1] ?? NaN;
   const phases = { load: at('plan') - at('load'), plan: at('apply') - at('plan'), applyRecord: at('done') - at('apply'), total: t1 - t0 };
   const mem = process.memoryUsage();
-  console.log(`${label}: total ${phases.total.toFixed(0)} ms (claim ${(at('load') - t0).toFixed(0)}, load ${phases.load.toFixed(0)}, plan ${phases.plan.toFixed(0)}, ` +
+  console.log(`${label}: total ${phases.total.toFixed(0)} ms wall, ${cpu.toFixed(0)} ms CPU (claim ${(at('load') - t0).toFixed(0)}, load ${phases.load.toFixed(0)}, plan ${phases.plan.toFixed(0)}, ` +
     `apply+record ${phases.applyRecord.toFixed(0)}, readRecord ${(t1 - at('done')).toFixed(0)}) status ${rec.status} added ${rec.counts?.added} ` +
     `unchanged ${rec.counts?.unchanged} items ${rec.items.skipped}+${rec.items.issues}; heap ${mb(mem.heapUsed)} MB, rss ${mb(mem.rss)} MB`);
   if (rec.status !== 'succeeded') throw new Error(`run ${label} ended ${rec.status}`);

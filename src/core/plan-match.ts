@@ -37,29 +37,32 @@ function addressMatchable(u: StoreUser, connectionId: string, readAnchors: Reado
 }
 
 /**
- * R11: matches entries (sorted by anchor) by anchor first, then — in entry order by (primary,
- * anchor) — by primary, then by alias. Each store user is matched at most once: of entries
- * sharing an anchor (adjacent, since sorted) only the first takes its user; and a user matched
- * by anchor is never address-matchable (its anchor is in the read), so only address matches
- * need remembering.
+ * R11: matches entries by anchor first, then — in entry order by (primary, anchor) — by primary,
+ * then by alias. Each store user is matched at most once: of entries sharing an anchor (only
+ * tracked when `uniqueAnchors` is false) the first one takes its user; a user matched by anchor
+ * is never address-matchable (its anchor is in the read), so only address matches need
+ * remembering.
  */
 export function matchEntries(
   entries: readonly DirUser[],
   idx: UserIndex,
   connectionId: string,
   readAnchors: ReadonlySet<string>,
+  uniqueAnchors: boolean,
 ): Map<DirUser, { user: StoreUser; by: 'anchor' | 'primary' | 'alias' }> {
   const result = new Map<DirUser, { user: StoreUser; by: 'anchor' | 'primary' | 'alias' }>();
   const taken = new Set<string>();
   const rest: DirUser[] = [];
-  let lastMatched: string | null = null;
+  const matchedAnchors = uniqueAnchors ? null : new Set<string>();
   for (const e of entries) {
     const u = idx.byAnchor.get(e.anchor);
-    if (u !== undefined && e.anchor !== lastMatched) {
+    if (u !== undefined && matchedAnchors?.has(e.anchor) !== true) {
       result.set(e, { user: u, by: 'anchor' });
-      lastMatched = e.anchor;
+      matchedAnchors?.add(e.anchor);
     } else rest.push(e);
   }
+  // Nothing to match by address (a first run: the store has no user): skip sorting the rest.
+  if (rest.length === 0 || (idx.byPrimary.size === 0 && idx.byAlias.size === 0)) return result;
   rest.sort((a, b) => cmp(a.primary ?? '', b.primary ?? '') || cmp(a.anchor, b.anchor));
   for (const by of ['primary', 'alias'] as const) {
     const map = by === 'primary' ? idx.byPrimary : idx.byAlias;

@@ -25,7 +25,9 @@ export function planRun(snapshot: DirectorySnapshot, store: StoreState, settings
   const issues = new IssueList();
   const managed = new Set(settings.managedDomains.map((d) => d.toLowerCase()));
   const exceptedAliases = new Set<string>(settings.exceptions.aliases);
-  const entries = sortedBy(snapshot.users, (e) => e.anchor);
+  // Entries keep the read's order: every output list is sorted at the end, and matching does not
+  // depend on it (sorting 100,000 entries cost a quarter of a second per run).
+  const entries = snapshot.users;
   const users = sortedBy(store.users, (u) => u.id);
 
   // 1. Exceptions and per-entry checks.
@@ -42,8 +44,9 @@ export function planRun(snapshot: DirectorySnapshot, store: StoreState, settings
 
   // 2. Matching and claims.
   const idx = indexUsers(users, settings.connectionId);
-  const readAnchors = new Set(entries.map((e) => e.anchor));
-  const matches = matchEntries(eligible, idx, settings.connectionId, readAnchors);
+  const readAnchors = new Set<string>();
+  for (const e of entries) readAnchors.add(e.anchor);
+  const matches = matchEntries(eligible, idx, settings.connectionId, readAnchors, readAnchors.size === entries.length);
   const candidates = eligible.map((e) => buildCandidate(e, matches.get(e), managed, exceptedAliases, issues));
 
   // 3. Settle addresses. A stored group of this connection that the read keeps still holds its

@@ -23,6 +23,18 @@ import type { Database } from './schema.ts';
 
 const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
+/** Returns one shared instance per distinct string value (null stays null). */
+function interner(): <T extends string | null>(value: T) => T {
+  const seen = new Map<string, string>();
+  return <T extends string | null>(value: T): T => {
+    if (value === null) return value;
+    const hit = seen.get(value);
+    if (hit !== undefined) return hit as T;
+    seen.set(value, value);
+    return value;
+  };
+}
+
 function groupInto<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   const list = map.get(key);
   if (list === undefined) map.set(key, [value]);
@@ -55,13 +67,16 @@ const USER_COLUMNS = [
 
 function readRows(db: Kysely<Database>, tenantId: string, connectionId: string) {
   return Promise.all([
-    db.selectFrom('users').select(USER_COLUMNS).where('tenant_id', '=', tenantId).execute(),
+    // Each user with its primary in one row (the partial unique index on primary rows serves the
+    // join): 100,000 address rows fewer to materialize than reading every address of the tenant.
     db
-      .selectFrom('addresses')
-      .select(['address', 'role', 'user_id'])
-      .where('tenant_id', '=', tenantId)
-      .where('role', 'in', ['primary', 'alias'])
+      .selectFrom('users as u')
+      .leftJoin('addresses as p', (j) => j.onRef('p.user_id', '=', 'u.id').on('p.role', '=', 'primary'))
+      .select(USER_COLUMNS.map((c) => `u.${c}` as const))
+      .select('p.address as primary_address')
+      .where('u.tenant_id', '=', tenantId)
       .execute(),
+    db.selectFrom('addresses').select(['address', 'user_id']).where('tenant_id', '=', tenantId).where('role', '=', 'alias').execute(),
     db.selectFrom('groups').select(['id', 'anchor', 'dn', 'name']).where('connection_id', '=', connectionId).execute(),
     db
       .selectFrom('addresses as a')
@@ -85,24 +100,22 @@ function readRows(db: Kysely<Database>, tenantId: string, connectionId: string) 
 function buildState(rows: Awaited<ReturnType<typeof readRows>>, connectionId: string): StoreState {
   const [userRows, addressRows, groupRows, groupAddressRows, memberRows, contactRows, contactAddressRows, archiveRows] = rows;
 
-  const primaries = new Map<string, Address>();
   const aliases = new Map<string, Address[]>();
-  for (const a of addressRows) {
-    if (a.user_id === null) continue;
-    if (a.role === 'primary') primaries.set(a.user_id, a.address as Address);
-    else groupInto(aliases, a.user_id, a.address as Address);
-  }
+  for (const a of addressRows) if (a.user_id !== null) groupInto(aliases, a.user_id, a.address as Address);
 
+  // Low-cardinality columns repeat on every row: one string per distinct value, not per user
+  // (the per-row copies die young instead of filling the old generation; StoreState stays compact).
+  const intern = interner();
   const users: StoreUser[] = userRows.map((u) => {
-    const primary = primaries.get(u.id);
-    if (primary === undefined) {
+    const primary = u.primary_address as Address | null;
+    if (primary === null) {
       throw new RosterError('internal', 'a user of the store has no primary address', { details: { userId: u.id } });
     }
     return {
       id: u.id,
-      kind: u.kind as UserKind,
-      source: u.source as UserSource,
-      state: u.state as UserState,
+      kind: intern(u.kind) as UserKind,
+      source: intern(u.source) as UserSource,
+      state: intern(u.state) as UserState,
       accessEnabled: u.access_enabled === 1,
       primary,
       aliases: (aliases.get(u.id) ?? []).sort(byString),
@@ -112,16 +125,16 @@ function buildState(rows: Awaited<ReturnType<typeof readRows>>, connectionId: st
         displayName: u.display_name,
         homePhone: u.home_phone,
         mobile: u.mobile,
-        company: u.company,
-        department: u.department,
+        company: intern(u.company),
+        department: intern(u.department),
         notes: u.notes,
       },
       kerberosName: u.kerberos_name,
       ntlmName: u.ntlm_name,
-      connectionId: u.connection_id,
+      connectionId: intern(u.connection_id),
       anchor: u.anchor,
       dn: u.dn,
-      flagReason: u.flag_reason as FlagReason | null,
+      flagReason: intern(u.flag_reason) as FlagReason | null,
       flaggedAt: u.flagged_at,
       deleteAfter: u.delete_after,
     };
@@ -140,7 +153,7 @@ function buildState(rows: Awaited<ReturnType<typeof readRows>>, connectionId: st
   foreignAddresses.sort((a, b) => byString(a.address, b.address));
 
   const members = new Map<string, string[]>();
-  for (const m of memberRows) groupInto(members, m.group_anchor, m.member_anchor);
+  for (const m of memberRows) groupInto(members, intern(m.group_anchor), m.member_anchor);
   const groups: StoreGroup[] = groupRows.map((g) => ({
     id: g.id,
     anchor: g.anchor,

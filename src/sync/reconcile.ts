@@ -11,6 +11,7 @@ import { loadStoreState } from '../store/load-state.ts';
 import { applyPlan } from '../store/apply-plan.ts';
 import { planRun } from '../core/plan.ts';
 import { guardPlan } from '../core/guards.ts';
+import { bulkInsert, type BulkColumns } from '../store/batch.ts';
 
 export type SyncPhase = 'claim' | 'read' | 'load' | 'plan' | 'apply' | 'done';
 export interface SyncProgress {
@@ -38,15 +39,19 @@ export interface ReconcileInput {
   onProgress?: (p: SyncProgress) => void;
 }
 
-const CHUNK = 500;
+const T = 'text' as const;
+const ITEM_COLUMNS: BulkColumns = [['run_id', T], ['kind', T], ['code', T], ['anchor', T], ['dn', T], ['value', T], ['detail', T]];
 
-/** R6/D9: skipped entries and issues become run_items rows, in multi-row batches. */
+/**
+ * R6/D9: skipped entries and issues become run_items rows (one row each, every run), written with
+ * the store's bulk path: multi-row VALUES on SQLite, one unnest() per 5,000 rows on PostgreSQL.
+ * Rows go in plan order (skipped, then issues), so `runs show` lists them as before (by id).
+ */
 async function saveItems(db: Kysely<Database>, runId: string, skipped: SkippedEntry[], issues: RunIssue[]): Promise<void> {
-  const rows = [
-    ...skipped.map((s) => ({ run_id: runId, kind: 'skipped', code: s.reason, anchor: s.anchor, dn: s.dn, value: s.value, detail: null })),
-    ...issues.map((i) => ({ run_id: runId, kind: 'issue', code: i.code, anchor: i.anchor, dn: i.dn, value: i.value, detail: i.detail ?? null })),
-  ];
-  for (let i = 0; i < rows.length; i += CHUNK) await db.insertInto('run_items').values(rows.slice(i, i + CHUNK)).execute();
+  const rows: (string | null)[][] = [];
+  for (const s of skipped) rows.push([runId, 'skipped', s.reason, s.anchor, s.dn, s.value, null]);
+  for (const i of issues) rows.push([runId, 'issue', i.code, i.anchor, i.dn, i.value, i.detail ?? null]);
+  await bulkInsert(db, 'run_items', ITEM_COLUMNS, rows);
 }
 
 /** Succeeded runs keep a summary (op counts); held and previewed runs keep the whole plan (R19, R41). */
