@@ -224,14 +224,21 @@ function stripUid(v: string): string {
 /**
  * Maps a group entry. `memberDns` are all values of the member attributes (after range
  * retrieval), in directory order, duplicates removed. Returns null when the entry has no anchor.
+ * `dnPool` (DN → the same DN as already held, e.g. by a DirUser) lets a member DN share that
+ * string instead of holding a copy: 100,000 users are about as many member values.
  */
-export function mapGroup(e: RawEntry, p: ResolvedProfile): DirGroup | null {
+export function mapGroup(e: RawEntry, p: ResolvedProfile, dnPool?: ReadonlyMap<string, string>): DirGroup | null {
   const anchor = readAnchor(e, p);
   if (anchor === null) return null;
   const c = compile(p);
   const issues: EntryIssue[] = [];
   const members = new Set<string>();
-  for (const a of c.fields.members) for (const v of stringsOf(e, a.key, a.name, issues)) members.add(stripUid(v));
+  for (const a of c.fields.members) {
+    for (const v of stringsOf(e, a.key, a.name, issues)) {
+      const dn = stripUid(v);
+      members.add(dnPool?.get(dn) ?? dn);
+    }
+  }
   const mails = c.primary === null ? EMPTY : addressesOf(stringsOf(e, c.primary.key, c.primary.name, issues), issues);
   return {
     anchor,

@@ -122,7 +122,11 @@ export async function readDirectory(settings: ConnectionSettings, bindPassword: 
       users.push(...(await readUsers(r, p.publicFolderFilter, 'public_folder', netbios, 'public_folders')));
     }
     onProgress?.({ phase: 'groups', entries: 0 });
-    const groups = await readGroups(conn.client, p, { base: settings.baseDn, filter: p.groupFilter, pageSize: settings.pageSize, rangeStep: opts.rangeStep }, r.ctx('groups', 'groups'));
+    // Member values mostly repeat users' DNs: they share the users' strings (dropped after the groups).
+    let dnPool: Map<string, string> | undefined = new Map(users.map((u) => [u.dn, u.dn]));
+    const groups = await readGroups(conn.client, p, { base: settings.baseDn, filter: p.groupFilter, pageSize: settings.pageSize,
+      rangeStep: opts.rangeStep, dnPool }, r.ctx('groups', 'groups'));
+    dnPool = undefined;
     let contacts: DirContact[] = [];
     if (settings.options.readContacts && p.contactFilter !== null) {
       onProgress?.({ phase: 'contacts', entries: 0 });

@@ -19,6 +19,8 @@ export interface GroupReadOptions {
   pageSize: number;
   /** AD: request members in explicit windows of this many values from the start. */
   rangeStep?: number | undefined;
+  /** DNs already held (the users'): member values equal to one share its string (mapGroup). */
+  dnPool?: ReadonlyMap<string, string> | undefined;
 }
 
 function memberAttr(p: ResolvedProfile): string {
@@ -60,13 +62,13 @@ export async function readGroups(client: Client, p: ResolvedProfile, o: GroupRea
       e.attrs.delete(w.key);
       e.attrs.set(memberAttr(p).toLowerCase(), w.values);
     }
-    const g = mapGroup(e, p);
+    const g = mapGroup(e, p, o.dnPool);
     if (g === null) throw noAnchor(e, p, ctx);
     done.push(g);
   }
   for (const e of ranged) {
     await completeMembers(client, e, p, step, ctx);
-    const g = mapGroup(e, p);
+    const g = mapGroup(e, p, o.dnPool);
     if (g === null) throw noAnchor(e, p, ctx);
     done.push(g);
   }
