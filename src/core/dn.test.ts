@@ -15,7 +15,7 @@ test('D7 normalizeDn: case and spaces around separators do not matter', () => {
 test('D7 normalizeDn: escapes and quoted values are kept', () => {
   assert.equal(normalizeDn('CN=Doe\\, John,DC=X'), 'cn=doe\\, john,dc=x');
   assert.equal(normalizeDn('cn=trailing\\ ,dc=x'), 'cn=trailing\\ ,dc=x');
-  assert.equal(normalizeDn('cn=Doe\\2C John,dc=x'), 'cn=doe\\2c john,dc=x');
+  assert.equal(normalizeDn('cn=Doe\\2C John,dc=x'), 'cn=doe\\, john,dc=x');
   assert.equal(normalizeDn('cn=a\\=b , dc=x'), 'cn=a\\=b,dc=x');
   assert.equal(normalizeDn('cn="Doe, John" ,dc=x'), 'cn="doe, john",dc=x');
 });
@@ -26,4 +26,19 @@ test('D7 normalizeDn is idempotent and keeps inner spaces', () => {
     assert.equal(normalizeDn(once), once, dn);
   }
   assert.equal(normalizeDn('CN=John  Doe'), 'cn=john  doe');
+});
+
+test('D7 R30 normalizeDn: the two spellings of an escaped character are one (RFC 4514)', () => {
+  const same: [string, string][] = [
+    ['cn=Doe\\, John,dc=x', 'CN=Doe\\2C John,DC=x'],
+    ['cn=Ren\\c3\\a9,dc=x', 'cn=René,dc=x'],
+    ['cn=a\\20b,dc=x', 'cn=a b,dc=x'],
+    ['cn=\\23tag,dc=x', 'cn=\\#tag,dc=x'],
+    ['cn=x\\20,dc=y', 'cn=x\\ ,dc=y'],
+    ['cn=a\\3Db\\2Bc,dc=x', 'cn=a\\=b\\+c,dc=x'],
+  ];
+  for (const [a, b] of same) assert.equal(normalizeDn(a), normalizeDn(b), `${a} vs ${b}`);
+  assert.notEqual(normalizeDn('cn=x\\20,dc=y'), normalizeDn('cn=x,dc=y'), 'an escaped trailing space is part of the value');
+  assert.equal(normalizeDn('cn=bad\\ff\\fe,dc=x'), 'cn=bad\\ff\\fe,dc=x', 'bytes that are not UTF-8 stay hex');
+  for (const dn of same.flat()) assert.equal(normalizeDn(normalizeDn(dn)), normalizeDn(dn), `idempotent: ${dn}`);
 });
