@@ -6,24 +6,41 @@ import { userInfo } from 'node:os';
 import { Command, CommanderError } from 'commander';
 import type { CliContext } from './context.ts';
 import type { Store } from '../store/db.ts';
-import { openStore } from '../store/db.ts';
-import { loadConfig, type RosterConfig } from '../config/config.ts';
+import type { RosterConfig } from '../config/config.ts';
 import { RosterError } from '../core/errors.ts';
 import { emit, printError } from './output.ts';
-import { register as registerProviders } from './commands/providers.ts';
-import { register as registerTenants } from './commands/tenants.ts';
-import { register as registerDomains } from './commands/domains.ts';
-import { register as registerConnections } from './commands/connections.ts';
-import { register as registerSync } from './commands/sync.ts';
-import { register as registerSecrets } from './commands/secrets.ts';
-import { register as registerUsers } from './commands/users.ts';
-import { register as registerRules } from './commands/rules.ts';
-import { register as registerArchives } from './commands/archives.ts';
-import { register as registerConflicts } from './commands/conflicts.ts';
-import { register as registerExceptions } from './commands/exceptions.ts';
-import { register as registerAdditions } from './commands/additions.ts';
-import { register as registerRuns } from './commands/runs.ts';
-import { register as registerPurge } from './commands/purge.ts';
+
+type Register = (program: Command, ctx: CliContext) => void;
+
+/**
+ * Top-level command → its module, imported on demand: a command loads only what it needs (the
+ * store's query builder, the LDAP client, the config schema are hundreds of modules), which keeps
+ * `roster sync` start-up short. Help and unknown commands load every module (commander lists them).
+ */
+const COMMANDS: Record<string, () => Promise<{ register: Register }>> = {
+  providers: () => import('./commands/providers.ts'),
+  tenants: () => import('./commands/tenants.ts'),
+  domains: () => import('./commands/domains.ts'),
+  connections: () => import('./commands/connections.ts'),
+  sync: () => import('./commands/sync.ts'),
+  secrets: () => import('./commands/secrets.ts'),
+  users: () => import('./commands/users.ts'),
+  rules: () => import('./commands/rules.ts'),
+  archives: () => import('./commands/archives.ts'),
+  conflicts: () => import('./commands/conflicts.ts'),
+  exceptions: () => import('./commands/exceptions.ts'),
+  additions: () => import('./commands/additions.ts'),
+  runs: () => import('./commands/runs.ts'),
+  purge: () => import('./commands/purge.ts'),
+};
+
+/** The modules to register for `argv`: the named command's alone, or all (in the help's order). */
+async function commandModules(argv: readonly string[]): Promise<Register[]> {
+  // --json is the only global option and takes no value: the first other word is the command.
+  const word = argv.find((a) => !a.startsWith('-'));
+  const load = word !== undefined && Object.hasOwn(COMMANDS, word) ? [COMMANDS[word]!] : Object.values(COMMANDS);
+  return (await Promise.all(load.map((l) => l()))).map((m) => m.register);
+}
 
 function osUser(): string {
   try {
@@ -38,6 +55,7 @@ function makeContext(program: Command, getConfig: () => RosterConfig, opened: St
   const json = () => program.opts<{ json?: boolean }>().json === true;
   return {
     async openStore() {
+      const { openStore } = await import('../store/db.ts');
       const store = await openStore({ url: getConfig().databaseUrl });
       opened.push(store);
       return store;
@@ -58,7 +76,12 @@ export async function main(argv: string[]): Promise<number> {
   const program = new Command('roster');
   const opened: Store[] = [];
   let config: RosterConfig | null = null;
-  const getConfig = () => (config ??= loadConfig());
+  let loadConfig: (() => RosterConfig) | undefined;
+  // Loaded before any action runs (not for --help); actions read the config synchronously.
+  const getConfig = () => {
+    if (loadConfig === undefined) throw new RosterError('internal', 'configuration read before the command started');
+    return (config ??= loadConfig());
+  };
   let commanderMessage = '';
   program
     .description('Keeps the user roster of each tenant in step with its directories.')
@@ -66,11 +89,11 @@ export async function main(argv: string[]): Promise<number> {
     .showHelpAfterError(false)
     .exitOverride()
     .configureOutput({ outputError: (str) => (commanderMessage = str.replace(/^error: /, '').trim()) });
+  program.hook('preAction', async () => {
+    loadConfig ??= (await import('../config/config.ts')).loadConfig;
+  });
   const ctx = makeContext(program, getConfig, opened);
-  for (const register of [registerProviders, registerTenants, registerDomains, registerConnections, registerSync, registerSecrets,
-    registerUsers, registerRules, registerArchives, registerConflicts, registerExceptions, registerAdditions, registerRuns, registerPurge]) {
-    register(program, ctx);
-  }
+  for (const register of await commandModules(argv)) register(program, ctx);
   const json = argv.includes('--json');
   const debug = process.env['ROSTER_DEBUG'] === '1';
   try {
