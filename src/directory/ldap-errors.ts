@@ -28,6 +28,12 @@ const RESULT_NAMES: Record<number, string> = {
   4096: 'sync refresh required',
 };
 
+/** Chain errors: the server's certificate is not signed by a CA we trust (usually the wrong CA file). */
+const UNTRUSTED_CHAIN_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT',
+]);
+
 const TLS_VERIFY_CODES = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
   'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID',
@@ -62,6 +68,10 @@ export function describeLdapError(e: unknown, timeouts?: { connectMs?: number; o
   if (!(e instanceof Error)) return clip(String(e));
   const errCode = 'code' in e ? String((e as { code: unknown }).code) : '';
   if (errCode === 'ERR_TLS_CERT_ALTNAME_INVALID') return `TLS host name does not match the server certificate: ${clip(e.message)}`;
+  if (UNTRUSTED_CHAIN_CODES.has(errCode)) {
+    return `TLS certificate verification failed: the server's certificate is not signed by a trusted CA — is the connection's CA file (--ca-file) the one that signed it? (${errCode}: ${clip(e.message)})`;
+  }
+  if (errCode === 'CERT_HAS_EXPIRED') return `TLS certificate has expired (${errCode}): ${clip(e.message)}`;
   if (TLS_VERIFY_CODES.has(errCode)) return `TLS certificate verification failed (${errCode}): ${clip(e.message)}`;
   if (errCode === 'ECONNREFUSED') return 'connection refused';
   if (errCode === 'ECONNRESET') return 'connection reset';
