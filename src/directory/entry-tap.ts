@@ -34,6 +34,8 @@ export function hasTapInternals(client: Client): boolean {
 }
 
 const SEARCH_RESULT_ENTRY = 0x64;
+/** SearchResultEntry, SearchResultDone, SearchResultReference. */
+const SEARCH_RESULTS = new Set([0x64, 0x65, 0x73]);
 
 /** Header of one BER element at `o`: where its content starts and where it ends; null if incomplete. */
 function header(buf: Buffer, o: number): { content: number; end: number } | null {
@@ -102,20 +104,28 @@ class FramingParser implements ParserLike {
 
   #route(buf: Buffer, start: number, content: number, end: number, details: Map<string, unknown>): void {
     // messageID INTEGER (0..2^31-1), then the protocol op's tag.
-    if (buf[content] === 0x02) {
-      const n = buf[content + 1]!;
-      if (n >= 1 && n <= 4 && content + 2 + n < end) {
-        let id = 0;
-        for (let i = 0; i < n; i++) id = id * 256 + buf[content + 2 + i]!;
-        const op = content + 2 + n;
-        const sink = buf[op] === SEARCH_RESULT_ENTRY ? this.sinks.get(id) : undefined;
-        if (sink !== undefined) {
-          const h = header(buf, op);
-          if (h === null || h.end > end) throw new Error(`malformed LDAP message ${id}: the search entry runs past its message`);
-          sink(buf, h.content, h.end);
-          return;
-        }
-      }
+    const n = buf[content + 1]!;
+    if (buf[content] !== 0x02 || n < 1 || n > 4 || content + 2 + n >= end) {
+      // ldapts would log such a message and drop it: during a tapped search that could be an
+      // entry, and dropping it would make the read silently short (R5). Fail instead.
+      if (this.sinks.size > 0) throw new Error(`malformed LDAP message: no valid message ID (tag 0x${(buf[content] ?? 0).toString(16)})`);
+      this.inner.read(buf.subarray(start, end), details);
+      return;
+    }
+    let id = 0;
+    for (let i = 0; i < n; i++) id = id * 256 + buf[content + 2 + i]!;
+    const op = buf[content + 2 + n]!;
+    const sink = op === SEARCH_RESULT_ENTRY ? this.sinks.get(id) : undefined;
+    if (sink !== undefined) {
+      const h = header(buf, content + 2 + n);
+      if (h === null || h.end > end) throw new Error(`malformed LDAP message ${id}: the search entry runs past its message`);
+      sink(buf, h.content, h.end);
+      return;
+    }
+    // A search result for no pending request (a damaged message ID) is dropped by ldapts: while a
+    // tapped search runs it may be one of its entries (R5), so the read fails.
+    if (this.sinks.size > 0 && SEARCH_RESULTS.has(op) && !this.sinks.has(id) && !this.client.messageDetailsByMessageId.has(String(id))) {
+      throw new Error(`malformed LDAP message: a search result for message ${id}, which no request is waiting for`);
     }
     this.inner.read(buf.subarray(start, end), details);
   }
