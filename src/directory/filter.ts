@@ -151,13 +151,14 @@ class Parser {
           if (p === '' && i > 0 && i < parts.length - 1) {
             throw new FilterSyntaxError(`empty substring between "*" at ${offset - 1}`, offset - 1);
           }
-          out.push(this.checkValue(p, offset));
+          out.push(this.checkValue(p, offset, false));
           offset += p.length + 1;
         });
         value = out.join('*');
       }
     } else {
-      value = this.checkValue(rawValue, valueStart);
+      // Only an equality match can carry arbitrary bytes (binary attributes such as objectGUID).
+      value = this.checkValue(rawValue, valueStart, op === '=');
     }
     this.pos = end;
     return left + op + value;
@@ -181,15 +182,24 @@ class Parser {
     return attr + (dn ? ':dn' : '') + (rule === null ? '' : ':' + rule);
   }
 
-  /** assertionvalue: no raw "(", ")", "*" (handled by the caller), NUL; escapes are \ HEX HEX. */
-  private checkValue(v: string, offset: number): string {
+  /**
+   * assertionvalue: no raw "(", ")", "*" (handled by the caller), NUL; escapes are \ HEX HEX.
+   * Unless `binaryOk` (equality matches), the escaped bytes must form UTF-8 text: substring,
+   * ordering and approximate matches are sent as strings, so a stray byte could not be sent as written.
+   */
+  private checkValue(v: string, offset: number, binaryOk: boolean): string {
     let out = '';
+    const bytes: number[] = [];
+    let firstHigh = -1;
     for (let i = 0; i < v.length; i++) {
       const c = v[i] ?? '';
       if (c === '\\') {
         const h = v.slice(i + 1, i + 3);
         if (!/^[0-9A-Fa-f]{2}$/.test(h)) throw new FilterSyntaxError(`invalid escape \\${clip(h)} at ${offset + i}`, offset + i);
         out += '\\' + h.toLowerCase();
+        const b = parseInt(h, 16);
+        if (b >= 0x80 && firstHigh < 0) firstHigh = offset + i;
+        bytes.push(b);
         i += 2;
       } else if (c === '(' || c === ')') {
         throw new FilterSyntaxError(`unbalanced parenthesis at ${offset + i}`, offset + i);
@@ -197,6 +207,14 @@ class Parser {
         throw new FilterSyntaxError(`NUL character in a value at ${offset + i}`, offset + i);
       } else {
         out += c;
+        for (const b of new TextEncoder().encode(c)) bytes.push(b);
+      }
+    }
+    if (!binaryOk && firstHigh >= 0) {
+      try {
+        new TextDecoder('utf-8', { fatal: true }).decode(new Uint8Array(bytes));
+      } catch {
+        throw new FilterSyntaxError(`escaped bytes that are not UTF-8 text are allowed only in an equality match (attr=value), at ${firstHigh}`, firstHigh);
       }
     }
     return out;
