@@ -54,7 +54,7 @@ test('sqlite::memory: opens a migrated store', async () => {
   assert.equal(Number(r.n), 0);
 });
 
-test('sqlite: a missing data directory is created; WAL, NORMAL sync, foreign keys and busy timeout are on', async () => {
+test('sqlite: a missing data directory is created; WAL, NORMAL sync, foreign keys, busy timeout and 16 KiB pages are on', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'roster-db-'));
   try {
     const file = join(dir, 'a', 'b', 'roster.db');
@@ -65,6 +65,7 @@ test('sqlite: a missing data directory is created; WAL, NORMAL sync, foreign key
     assert.equal(await pragma('synchronous'), 1, 'NORMAL');
     assert.equal(await pragma('foreign_keys'), 1);
     assert.equal(await pragma('busy_timeout'), 5000);
+    assert.equal(await pragma('page_size'), 16384);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
