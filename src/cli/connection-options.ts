@@ -3,7 +3,7 @@
  * in the store (validateConnectionSettings); this only parses the shapes of flags.
  */
 import type { Command } from 'commander';
-import { DEFAULT_CONNECTION_SETTINGS, type ConnectionSettings, type MappedField, type ProfileName, type ServerSpec } from '../core/connection.ts';
+import { DEFAULT_CONNECTION_SETTINGS, holdThresholdOf, type ConnectionSettings, type MappedField, type ProfileName, type ServerSpec } from '../core/connection.ts';
 import type { DeletionDelayDays } from '../core/model.ts';
 import type { ConnectionInput } from '../store/admin/connections.ts';
 import { RosterError } from '../core/errors.ts';
@@ -30,6 +30,9 @@ export interface ConnectionOpts {
   pageSize?: string;
   connectTimeout?: string;
   operationTimeout?: string;
+  holdCount?: string;
+  holdPercent?: string;
+  holdAbsolute?: string;
   enabled?: boolean;
   newName?: string;
 }
@@ -64,6 +67,9 @@ export function connectionOptions(c: Command): Command {
     .option('--page-size <n>', 'paged search size')
     .option('--connect-timeout <ms>', 'connect timeout (R57)')
     .option('--operation-timeout <ms>', 'operation timeout (R57)')
+    .option('--hold-count <n>', 'R41: hold a run flagging more than n users (default 10) AND more than --hold-percent')
+    .option('--hold-percent <p>', 'R41: … more than p % of the synced users (0–100, default 5)')
+    .option('--hold-absolute <n>', 'R41: hold a run flagging more than n users regardless (default 500)')
     .option('--enabled', 'enable the connection')
     .option('--no-enabled', 'disable the connection');
 }
@@ -140,6 +146,14 @@ export function mergeConnectionOptions(name: string, o: ConnectionOpts, base: Co
   if (o.pageSize !== undefined) s.pageSize = int('page size', o.pageSize);
   if (o.connectTimeout !== undefined) s.connectTimeoutMs = int('connect timeout', o.connectTimeout);
   if (o.operationTimeout !== undefined) s.operationTimeoutMs = int('operation timeout', o.operationTimeout);
+  if (o.holdCount !== undefined || o.holdPercent !== undefined || o.holdAbsolute !== undefined) {
+    const h = holdThresholdOf(b);
+    s.holdThreshold = {
+      count: o.holdCount === undefined ? h.count : int('--hold-count', o.holdCount),
+      percent: o.holdPercent === undefined ? h.percent : int('--hold-percent', o.holdPercent),
+      absolute: o.holdAbsolute === undefined ? h.absolute : int('--hold-absolute', o.holdAbsolute),
+    };
+  }
   return {
     name: o.newName ?? name,
     priority: o.priority !== undefined ? int('priority', o.priority) : (base?.priority ?? 100),

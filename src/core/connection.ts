@@ -4,6 +4,7 @@
  * and is never part of this object.
  */
 import type { DeletionDelayDays, SyncOptions } from './model.ts';
+import { DEFAULT_HOLD_THRESHOLD, type HoldThreshold } from './guards.ts';
 
 export type ProfileName = 'active-directory' | 'openldap';
 export type Security = 'ldaps' | 'starttls' | 'plain';
@@ -58,6 +59,18 @@ export interface ConnectionSettings {
   /** R57 */
   connectTimeoutMs: number;
   operationTimeoutMs: number;
+  /**
+   * R41 mass-deletion hold of this connection: a run is held when it would flag or remove more than
+   * `count` users AND more than `percent` % of the connection's synced users, or more than `absolute`.
+   * Optional because rows stored before it existed (and older callers) lack it: read it through
+   * `holdThresholdOf` (absent = the R41 defaults). validateConnectionSettings always fills it in.
+   */
+  holdThreshold?: HoldThreshold;
+}
+
+/** The connection's R41 threshold; settings stored before the field existed get the defaults. */
+export function holdThresholdOf(s: { holdThreshold?: Partial<HoldThreshold> | undefined }): HoldThreshold {
+  return { ...DEFAULT_HOLD_THRESHOLD, ...(s.holdThreshold ?? {}) };
 }
 
 export const DEFAULT_CONNECTION_SETTINGS: Omit<ConnectionSettings, 'profile' | 'servers' | 'bindDn' | 'baseDn'> = {
@@ -72,4 +85,5 @@ export const DEFAULT_CONNECTION_SETTINGS: Omit<ConnectionSettings, 'profile' | '
   pageSize: 1000,
   connectTimeoutMs: 10_000,
   operationTimeoutMs: 60_000,
+  holdThreshold: { ...DEFAULT_HOLD_THRESHOLD },
 };

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database, ConnectionTable } from '../schema.ts';
-import type { ConnectionSettings, MappedField } from '../../core/connection.ts';
+import { holdThresholdOf, type ConnectionSettings, type MappedField } from '../../core/connection.ts';
 import { RosterError } from '../../core/errors.ts';
 import { normalizeDn } from '../../core/dn.ts';
 import { validateFilter } from '../../directory/filter.ts';
@@ -110,7 +110,14 @@ export function validateConnectionSettings(s: ConnectionSettings): ConnectionSet
   for (const [k, v] of [['connect timeout', s.connectTimeoutMs], ['operation timeout', s.operationTimeoutMs]] as const) {
     if (!Number.isInteger(v) || v < 100 || v > 3_600_000) bad(`${k} must be from 100 ms to 1 hour`);
   }
-  return { ...s, customFilter };
+  // R41: stored in full, so that the row says which threshold its runs were guarded by.
+  const holdThreshold = holdThresholdOf(s);
+  for (const [k, v] of [['count', holdThreshold.count], ['absolute', holdThreshold.absolute]] as const) {
+    if (!Number.isSafeInteger(v) || v < 0) bad(`hold threshold ${k} must be a whole number ≥ 0 (R41), not ${String(v)}`);
+  }
+  const p = holdThreshold.percent;
+  if (!Number.isInteger(p) || p < 0 || p > 100) bad(`hold threshold percent must be a whole number from 0 to 100 (R41), not ${String(p)}`);
+  return { ...s, customFilter, holdThreshold: { count: holdThreshold.count, percent: p, absolute: holdThreshold.absolute } };
 }
 
 function checkInput(i: ConnectionInput): ConnectionInput {
@@ -127,6 +134,11 @@ export function scopeKey(s: ConnectionSettings): string {
   return `${servers.join(',')}|${normalizeDn(s.baseDn)}`;
 }
 
+/** Rows stored before R41's per-connection threshold existed show (and keep, on edit) the defaults. */
+function withHoldThreshold(s: ConnectionSettings): ConnectionSettings {
+  return { ...s, holdThreshold: holdThresholdOf(s) };
+}
+
 function toInfo(r: ConnectionTable, tenant: TenantInfo): ConnectionInfo {
   return {
     id: r.id,
@@ -135,7 +147,7 @@ function toInfo(r: ConnectionTable, tenant: TenantInfo): ConnectionInfo {
     priority: r.priority,
     enabled: r.enabled === 1,
     schedule: r.schedule,
-    settings: JSON.parse(r.settings) as ConnectionSettings,
+    settings: withHoldThreshold(JSON.parse(r.settings) as ConnectionSettings),
     hasBindPassword: r.bind_secret !== null,
     lastCompleteRunAt: r.last_complete_run_at,
     createdAt: r.created_at,
