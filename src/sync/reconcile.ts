@@ -10,7 +10,7 @@ import type { DirectorySnapshot, Plan, RunCounts, RunIssue, RunSettings, Skipped
 import { loadStoreState } from '../store/load-state.ts';
 import { applyPlan } from '../store/apply-plan.ts';
 import { planRun } from '../core/plan.ts';
-import { guardPlan } from '../core/guards.ts';
+import { guardPlan, type HoldThreshold } from '../core/guards.ts';
 import { bulkInsert, type BulkColumns } from '../store/batch.ts';
 
 export type SyncPhase = 'claim' | 'read' | 'load' | 'plan' | 'apply' | 'done';
@@ -36,6 +36,8 @@ export interface ReconcileInput {
   serverUsed: string | null;
   snapshot: DirectorySnapshot;
   settings: RunSettings;
+  /** R41: the connection's hold threshold; absent = the defaults (DEFAULT_HOLD_THRESHOLD). */
+  holdThreshold?: HoldThreshold;
   onProgress?: (p: SyncProgress) => void;
 }
 
@@ -94,7 +96,7 @@ export async function reconcile(db: Kysely<Database>, i: ReconcileInput): Promis
   const state = await loadStoreState(db, i.tenantId, i.connectionId);
   i.onProgress?.({ phase: 'plan' });
   const plan = planRun(i.snapshot, state, i.settings, i.now);
-  const guard = guardPlan(plan);
+  const guard = guardPlan(plan, i.holdThreshold ?? {});
   const status = i.dryRun ? 'previewed' : guard.hold ? 'held' : 'succeeded';
   // The run's own rows: written with the plan's transaction when it is applied, alone otherwise.
   const record = async (ex: Kysely<Database>): Promise<void> => {

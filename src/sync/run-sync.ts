@@ -5,7 +5,7 @@
  * 'failed' with its code and changes nothing else (R5): applyPlan is one transaction.
  */
 import type { Store } from '../store/db.ts';
-import type { ConnectionSettings } from '../core/connection.ts';
+import { holdThresholdOf, type ConnectionSettings } from '../core/connection.ts';
 import { RosterError, isRosterError, type ErrorCode } from '../core/errors.ts';
 import { readDirectory } from '../directory/read-directory.ts';
 import { decryptSecret } from './secrets.ts';
@@ -78,6 +78,7 @@ export async function runSync(store: Store, o: RunSyncOptions): Promise<RunRecor
       serverUsed,
       snapshot: read.snapshot,
       settings: runSettings,
+      holdThreshold: holdThresholdOf(settings),
       ...(o.onProgress === undefined ? {} : { onProgress: o.onProgress }),
     });
     return readRunRecord(db, run.id);

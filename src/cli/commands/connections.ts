@@ -16,6 +16,8 @@ import { withStore, adminCtx } from '../with-store.ts';
 import { table, fields } from '../output.ts';
 import { obtainPassword } from '../password.ts';
 import { connectionOptions, mergeConnectionOptions, type ConnectionOpts } from '../connection-options.ts';
+import { holdThresholdOf } from '../../core/connection.ts';
+import type { HoldThreshold } from '../../core/guards.ts';
 
 interface TenantOpt {
   tenant: string;
@@ -24,6 +26,11 @@ interface TenantOpt {
 
 function serverText(c: ConnectionInfo): string {
   return c.settings.servers.map((s) => `${s.security === 'ldaps' ? 'ldaps' : 'ldap'}://${s.host.includes(':') ? `[${s.host}]` : s.host}:${s.port}${s.security === 'starttls' ? ' (StartTLS)' : ''}`).join(', ');
+}
+
+/** R41 in words, as the rule says it. */
+function holdText(h: HoldThreshold): string {
+  return `hold runs flagging more than ${h.count} users and more than ${h.percent} % of synced users, or more than ${h.absolute}`;
 }
 
 function describe(c: ConnectionInfo): string[] {
@@ -46,6 +53,7 @@ function describe(c: ConnectionInfo): string[] {
     ['deletion delay', s.deletionDelayDays === null ? 'never' : `${s.deletionDelayDays} days`],
     ['options', `sync disabled users ${s.options.syncDisabledUsers ? 'on' : 'off'}, public folders ${s.options.syncPublicFolders ? 'on' : 'off'}, contacts ${s.options.readContacts ? 'on' : 'off'}`],
     ['overrides', overrides || null],
+    ['hold threshold', holdText(holdThresholdOf(s))],
     ['last complete run', c.lastCompleteRunAt],
   ]);
 }

@@ -84,7 +84,16 @@ export function register(program: Command, ctx: CliContext): void {
         progress.end();
         ctx.emit(record, summarize(record, c.name));
         if (record.status === 'held') {
-          throw new RosterError('held', `run ${record.id} held for approval, nothing applied: ${record.error ?? ''}`, { details: { runId: record.id } });
+          // R41 alert: why it was held and the exact commands that settle it.
+          const why = (record.error ?? '').replace(/^held for approval:\s*/, '') || 'mass-deletion threshold';
+          const scope = `--tenant ${t.name}${o.provider === undefined ? '' : ` --provider ${o.provider}`}`;
+          throw new RosterError(
+            'held',
+            `run ${record.id} is held for approval (R41), nothing applied: ${why}. ` +
+              `Review it with \`roster runs show ${record.id} ${scope} --plan\`, then apply exactly that plan with ` +
+              `\`roster runs approve ${record.id} ${scope}\` or discard it with \`roster runs reject ${record.id} ${scope}\``,
+            { details: { runId: record.id } },
+          );
         }
       });
     });
