@@ -188,6 +188,18 @@ forEachDialect('applyPlan', (open) => {
     assert.ok(ca.every((x) => x.contact_id === c1.id));
   });
 
+  test('D7 set_members is idempotent: a membership already stored, or listed twice by one plan, is kept once', async () => {
+    const { db } = await open();
+    await seedTenant(db);
+    await applyPlan(db, plan([{ op: 'set_members', groupAnchor: 'g-1', add: ['u1', 'u2'], remove: [] }]), ctx());
+    await applyPlan(db, plan([
+      { op: 'set_members', groupAnchor: 'g-1', add: ['u2', 'u3'], remove: [] },
+      { op: 'set_members', groupAnchor: 'g-1', add: ['u3', 'u4'], remove: [] },
+    ]), ctx({ now: LATER, runId: 'run-2' }));
+    const members = await db.selectFrom('memberships').select(['group_anchor', 'member_anchor']).orderBy('member_anchor').execute();
+    assert.deepEqual(members.map((m) => `${m.group_anchor}>${m.member_anchor}`), ['g-1>u1', 'g-1>u2', 'g-1>u3', 'g-1>u4']);
+  });
+
   test('R12: an empty plan changes no user, address, group or contact row (digest unchanged)', async () => {
     const { db } = await open();
     await seedTenant(db);

@@ -82,8 +82,12 @@ export async function applyMembers(run: ApplyRun, ops: Op<'set_members'>[]): Pro
         .where(({ eb, refTuple, tuple }) => eb(refTuple('group_anchor', 'member_anchor'), 'in', part.map(([g, m]) => tuple(g, m))))
         .execute();
     }
-    const added = batch.flatMap((o) => o.add.map((m) => [connectionId, o.groupAnchor, m]));
-    await bulkInsert(run.trx, 'memberships', MEMBER_COLUMNS, added, { onConflictDoNothing: true });
+    // A plan lists each group once and each member once per group; a read with one group anchor
+    // twice (no directory allows it) would repeat rows, so that case alone is deduplicated.
+    const anchors = new Set(batch.map((o) => o.groupAnchor));
+    let added = batch.flatMap((o) => o.add.map((m) => [connectionId, o.groupAnchor, m]));
+    if (anchors.size !== batch.length) added = [...new Map(added.map((r) => [`${r[1]}\n${r[2]}`, r])).values()];
+    await bulkInsert(run.trx, 'memberships', MEMBER_COLUMNS, added, { skipExistingOn: ['connection_id', 'group_anchor', 'member_anchor'] });
   });
 }
 
