@@ -13,6 +13,24 @@ export interface ServerSpec {
   host: string;
   port: number;
   security: Security;
+  /**
+   * R55: the IP to connect to when `host` is a name resolved by the connection's own DNS server
+   * (SRV discovery); `host` stays the name shown and verified in TLS. Never stored.
+   */
+  address?: string;
+}
+
+/** R55: `_ldap._tcp.<domain>` (ldap) or `_ldap._tcp.dc._msdcs.<domain>` (ad). */
+export type SrvKind = 'ldap' | 'ad';
+
+/** R55: servers discovered by SRV records instead of (or when no) `servers` are listed. */
+export interface SrvSettings {
+  domain: string;
+  kind: SrvKind;
+  /** Applied to every discovered target; its port comes from the SRV record. */
+  security: Security;
+  /** 'ip' or 'ip:port' of the DNS server to ask; null = the system resolver. */
+  dnsServer: string | null;
 }
 
 /**
@@ -40,6 +58,8 @@ export type MappedField =
 export interface ConnectionSettings {
   profile: ProfileName;
   servers: ServerSpec[];
+  /** R55: SRV discovery; when set, servers are discovered at each run and `servers` is empty. Absent = null. */
+  srv?: SrvSettings | null;
   /** PEM file of the CA that signed the servers' certificates; null = system store (R43). */
   caFile: string | null;
   /** R43: a simple bind over plain LDAP needs this explicit opt-in. */

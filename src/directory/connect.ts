@@ -12,12 +12,22 @@ import { Client } from 'ldapts';
 import type { ConnectionSettings, ServerSpec } from '../core/connection.ts';
 import { RosterError } from '../core/errors.ts';
 import { describeLdapError } from './ldap-errors.ts';
+import { serverKey, type ServerAttempt } from './server-health.ts';
 
 export interface DirectoryConnection extends AsyncDisposable {
   client: Client;
   /** The server in use, as `ldaps://host:port` or `ldap://host:port` (StartTLS shows ldap://). */
   server: string;
+  /** R55: every server tried, in order, the last one being the one in use. */
+  attempts: ServerAttempt[];
   close(): Promise<void>;
+}
+
+export interface ConnectOptions {
+  /** R55: keys (serverKey) of servers currently unhealthy; tried all the same, but marked so in attempts. */
+  unhealthy?: ReadonlySet<string>;
+  /** Called after each attempt (for run records and progress). */
+  onAttempt?: (a: ServerAttempt) => void;
 }
 
 export function serverUrl(s: ServerSpec): string {
@@ -36,7 +46,11 @@ export function checkPlainBind(settings: Pick<ConnectionSettings, 'servers' | 'a
   }
 }
 
-function tlsOptionsFor(settings: Pick<ConnectionSettings, 'caFile'>, host: string): ConnectionOptions {
+/**
+ * `host` is the name verified against the certificate; `address`, when given, is where to
+ * connect (an SRV target resolved by the connection's DNS server, R55).
+ */
+function tlsOptionsFor(settings: Pick<ConnectionSettings, 'caFile'>, host: string, address?: string): ConnectionOptions {
   let ca: Buffer | undefined;
   if (settings.caFile !== null) {
     try {
@@ -46,7 +60,7 @@ function tlsOptionsFor(settings: Pick<ConnectionSettings, 'caFile'>, host: strin
     }
   }
   // rejectUnauthorized is Node's default; stated here so that nobody "fixes" it away.
-  return { ca, rejectUnauthorized: true, minVersion: 'TLSv1.2', host, ...(isIP(host) ? {} : { servername: host }) };
+  return { ca, rejectUnauthorized: true, minVersion: 'TLSv1.2', host: address ?? host, ...(isIP(host) ? {} : { servername: host }) };
 }
 
 /** Rejects after `ms`, running `onTimeout` first (it closes the half-open client). */
@@ -62,9 +76,9 @@ function withDeadline<T>(p: Promise<T>, ms: number, what: string, onTimeout: () 
 }
 
 async function connectOne(settings: ConnectionSettings, server: ServerSpec, bindPassword: string | null): Promise<Client> {
-  const tls = server.security === 'plain' ? undefined : tlsOptionsFor(settings, server.host);
+  const tls = server.security === 'plain' ? undefined : tlsOptionsFor(settings, server.host, server.address);
   const client = new Client({
-    url: serverUrl(server),
+    url: serverUrl(server.address === undefined ? server : { ...server, host: server.address }),
     timeout: settings.operationTimeoutMs,
     connectTimeout: settings.connectTimeoutMs,
     ...(server.security === 'ldaps' ? { tlsOptions: tls } : {}),
@@ -93,25 +107,36 @@ async function connectOne(settings: ConnectionSettings, server: ServerSpec, bind
  * violations (before any connection) and RosterError('connect_failed') naming each server and its
  * failure when none works.
  */
-export async function connectDirectory(settings: ConnectionSettings, bindPassword: string | null, signal?: AbortSignal): Promise<DirectoryConnection> {
+export async function connectDirectory(settings: ConnectionSettings, bindPassword: string | null, signal?: AbortSignal, opts: ConnectOptions = {}): Promise<DirectoryConnection> {
   checkPlainBind(settings, bindPassword);
   if (settings.servers.length === 0) throw new RosterError('bad_input', 'the connection lists no server');
   const failures: { server: string; reason: string }[] = [];
+  const attempts: ServerAttempt[] = [];
+  const record = (a: ServerAttempt): void => {
+    attempts.push(a);
+    opts.onAttempt?.(a);
+  };
   for (const server of settings.servers) {
     if (signal?.aborted) throw new RosterError('read_incomplete', 'read aborted while connecting');
     const url = `${serverUrl(server)}${server.security === 'starttls' ? ' (StartTLS)' : ''}`;
+    const key = serverKey(server);
+    const mark = opts.unhealthy?.has(key) === true ? { wasUnhealthy: true } : {};
+    const t0 = performance.now();
     try {
       const client = await connectOne(settings, server, bindPassword);
+      record({ server: key, ok: true, ms: Math.round(performance.now() - t0), ...mark });
       const close = async (): Promise<void> => {
         await client.unbind().catch(() => undefined);
       };
-      return { client, server: serverUrl(server), close, [Symbol.asyncDispose]: close };
+      return { client, server: serverUrl(server), attempts, close, [Symbol.asyncDispose]: close };
     } catch (e) {
       if (e instanceof RosterError) throw e;
-      failures.push({ server: url, reason: describeLdapError(e, { connectMs: settings.connectTimeoutMs, operationMs: settings.operationTimeoutMs }) });
+      const reason = describeLdapError(e, { connectMs: settings.connectTimeoutMs, operationMs: settings.operationTimeoutMs });
+      record({ server: key, ok: false, ms: Math.round(performance.now() - t0), error: reason, ...mark });
+      failures.push({ server: url, reason });
     }
   }
   throw new RosterError('connect_failed',
     `no directory server could be used: ${failures.map((f) => `${f.server}: ${f.reason}`).join('; ')}`,
-    { details: { servers: failures } });
+    { details: { servers: failures, attempts } });
 }

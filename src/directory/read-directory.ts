@@ -9,7 +9,7 @@ import type { Client } from 'ldapts';
 import type { ConnectionSettings } from '../core/connection.ts';
 import type { DirContact, DirectorySnapshot, DirUser, UserKind } from '../core/model.ts';
 import { RosterError } from '../core/errors.ts';
-import { connectDirectory } from './connect.ts';
+import { connectDirectory, type ConnectOptions } from './connect.ts';
 import { mapContact, mapUser } from './map-entry.ts';
 import { contactAttributes, resolveProfile, userAttributes, userMappedAttributes, type ResolvedProfile } from './profiles.ts';
 import { streamPages, type SearchContext } from './paged-search.ts';
@@ -35,6 +35,8 @@ export interface ReadOptions {
   signal?: AbortSignal;
   /** AD: read group members in explicit windows of this many values (range retrieval). */
   rangeStep?: number;
+  /** R55: server health marks and a per-attempt callback for the run record. */
+  connect?: ConnectOptions;
 }
 
 interface Reader {
@@ -96,7 +98,7 @@ export async function readDirectory(settings: ConnectionSettings, bindPassword: 
   const p = resolveProfile(settings);
   const { onProgress, signal } = opts;
   onProgress?.({ phase: 'connect', entries: 0 });
-  const conn = await connectDirectory(settings, bindPassword, signal);
+  const conn = await connectDirectory(settings, bindPassword, signal, opts.connect);
   // Aborting closes the socket: a pending page fails at once and is reported as aborted.
   const onAbort = (): void => void conn.close();
   signal?.addEventListener('abort', onAbort, { once: true });
