@@ -10,6 +10,11 @@
  * A candidate that loses its primary is skipped 'address_taken'; its user (if any) then keeps every
  * address it holds, which can take addresses from others: the pass repeats until stable (the set
  * of skipped candidates only grows, so it ends; in practice after one or two rounds).
+ *
+ * Stable candidates — every address they claim is already held by their own user — always keep
+ * all their claims (each is held by an active candidate that claims it), so only the other
+ * ("moving") candidates go through the rounds. In a run where little changed that is a handful,
+ * instead of a map of every address of the read.
  */
 import type { Address } from './model.ts';
 import { type Candidate, type IssueList, cmp } from './plan-context.ts';
@@ -26,11 +31,8 @@ export interface ClaimResult {
   settled: Candidate[];
   /** Candidates that lost their primary (R6 address_taken). */
   lost: Candidate[];
-  /**
-   * Every address a settled candidate claimed → the settled candidate that holds it after the
-   * run (its primary, or an alias it won), or null when none does (taken by someone else).
-   */
-  winnerOf: ReadonlyMap<Address, Candidate | null>;
+  /** The settled candidate that holds `address` after the run (its primary or an alias it won), or null. */
+  holderAfter: (address: Address) => Candidate | null;
 }
 
 type Loss = { c: Candidate; address: Address; code: 'address_taken' | 'address_claimed_by_other_entry' };
@@ -44,11 +46,32 @@ function best(list: readonly Candidate[]): Candidate {
   return list.reduce((w, c) => (rank(c, w) < 0 ? c : w));
 }
 
+/** True when `sub` (sorted) ⊆ `sup` (sorted). */
+function sortedSubset(sub: readonly Address[], sup: readonly Address[]): boolean {
+  let j = 0;
+  for (const a of sub) {
+    while (j < sup.length && (sup[j] as Address) < a) j++;
+    if (j >= sup.length || sup[j] !== a) return false;
+    j++;
+  }
+  return true;
+}
+
+/** Whether a candidate claims `address` (its primary claim or one of its alias claims). */
+function claims(c: Candidate, address: Address): boolean {
+  return c.primaryClaim === address || c.aliasClaims.includes(address);
+}
+
 /**
- * One round over the given active candidates. Most addresses have one claimant: it is stored
- * bare, and only a second claimant turns the entry into a list (100,000 small arrays less).
+ * One round over the moving candidates. Most addresses have one claimant: it is stored bare, and
+ * only a second claimant turns the entry into a list. `stableHolder` finds the stable candidate
+ * of a user, if any.
  */
-function round(active: readonly Candidate[], ctx: ClaimContext): { winnerOf: Map<Address, Candidate | null>; losses: Loss[] } {
+function round(
+  active: readonly Candidate[],
+  ctx: ClaimContext,
+  stableHolder: (userId: string) => Candidate | undefined,
+): { winnerOf: Map<Address, Candidate | null>; losses: Loss[] } {
   const byUser = new Map<string, Candidate>();
   for (const c of active) if (c.user !== null) byUser.set(c.user.id, c);
   const claimants = new Map<Address, Candidate | Candidate[]>();
@@ -67,22 +90,30 @@ function round(active: readonly Candidate[], ctx: ClaimContext): { winnerOf: Map
   for (const [address, claimed] of claimants) {
     const list = Array.isArray(claimed) ? claimed : null;
     let winner: Candidate | null = null;
+    let stableWins = false;
     const ownerId = ctx.ownerOf(address);
     if (ownerId !== undefined) {
       const holder = byUser.get(ownerId);
-      if (holder !== undefined) winner = list === null ? (claimed as Candidate) : list.includes(holder) ? holder : best(list);
+      if (holder !== undefined) {
+        winner = list === null ? (claimed as Candidate) : list.includes(holder) ? holder : best(list);
+      } else {
+        const stable = stableHolder(ownerId);
+        // A stable candidate keeps what it claims; what its user holds but it no longer claims is released.
+        if (stable !== undefined) {
+          if (claims(stable, address)) stableWins = true;
+          else winner = list === null ? (claimed as Candidate) : best(list);
+        }
+      }
     } else if (!ctx.blocked.has(address)) {
       winner = list === null ? (claimed as Candidate) : best(list);
     }
     winnerOf.set(address, winner);
+    const code = winner === null && !stableWins ? 'address_taken' : 'address_claimed_by_other_entry';
     if (list === null) {
-      if (claimed !== winner) losses.push({ c: claimed as Candidate, address, code: winner === null ? 'address_taken' : 'address_claimed_by_other_entry' });
+      if (claimed !== winner) losses.push({ c: claimed as Candidate, address, code });
       continue;
     }
-    for (const c of list) {
-      if (c === winner) continue;
-      losses.push({ c, address, code: winner === null ? 'address_taken' : 'address_claimed_by_other_entry' });
-    }
+    for (const c of list) if (c !== winner) losses.push({ c, address, code });
   }
   return { winnerOf, losses };
 }
@@ -92,18 +123,44 @@ function round(active: readonly Candidate[], ctx: ClaimContext): { winnerOf: Map
  * Reports alias losses as issues on the final round only.
  */
 export function settleClaims(candidates: readonly Candidate[], ctx: ClaimContext, issues: IssueList): ClaimResult {
-  let active = candidates.filter((c) => c.mode !== 'frozen');
+  const stable: Candidate[] = [];
+  let moving: Candidate[] = [];
+  for (const c of candidates) {
+    if (c.mode === 'frozen') continue;
+    const u = c.user;
+    const isStable = u !== null && c.primaryClaim === u.primary && ctx.ownerOf(u.primary) === u.id && sortedSubset(c.aliasClaims, u.aliases) &&
+      c.aliasClaims.every((a) => ctx.ownerOf(a) === u.id);
+    (isStable ? stable : moving).push(c);
+  }
+  let stableByUser: Map<string, Candidate> | undefined; // built on the first question
+  const stableHolder = (userId: string): Candidate | undefined => {
+    if (stableByUser === undefined) {
+      stableByUser = new Map();
+      for (const c of stable) stableByUser.set((c.user as NonNullable<Candidate['user']>).id, c);
+    }
+    return stableByUser.get(userId);
+  };
   const lost: Candidate[] = [];
   for (;;) {
-    const { winnerOf, losses } = round(active, ctx);
+    const { winnerOf, losses } = round(moving, ctx, stableHolder);
     const losers = new Set<Candidate>();
     for (const l of losses) if (l.address === l.c.primaryClaim) losers.add(l.c);
     if (losers.size === 0) {
-      for (const c of active) c.aliases = c.aliasClaims.length === 0 ? [] : c.aliasClaims.filter((a) => winnerOf.get(a) === c);
+      for (const c of stable) c.aliases = c.aliasClaims.slice();
+      for (const c of moving) c.aliases = c.aliasClaims.length === 0 ? [] : c.aliasClaims.filter((a) => winnerOf.get(a) === c);
       for (const l of losses) issues.add(l.c.entry.anchor, l.c.entry.dn, { code: l.code, value: l.address });
-      return { settled: active, lost: lost.sort(rank), winnerOf };
+      const holderAfter = (address: Address): Candidate | null => {
+        const w = winnerOf.get(address);
+        if (w !== undefined && w !== null) return w;
+        const ownerId = ctx.ownerOf(address);
+        const s = ownerId === undefined ? undefined : stableHolder(ownerId);
+        return s !== undefined && claims(s, address) ? s : null;
+      };
+      // The order of `settled` does not matter: planRun sorts every output.
+      const settled = moving.length === 0 ? stable : stable.concat(moving);
+      return { settled, lost: lost.sort(rank), holderAfter };
     }
     lost.push(...losers);
-    active = active.filter((c) => !losers.has(c));
+    moving = moving.filter((c) => !losers.has(c));
   }
 }

@@ -55,7 +55,7 @@ export function planRun(snapshot: DirectorySnapshot, store: StoreState, settings
   const kept = new Set(keptGroups(snapshot, excepted).map((g) => g.anchor));
   const blocked = new Set<Address>(store.foreignAddresses.map((f) => f.address));
   for (const g of store.groups) if (g.address !== null && kept.has(g.anchor)) blocked.add(g.address);
-  const { settled, lost, winnerOf } = settleClaims(candidates, { ownerOf: (a) => (idx.byPrimary.get(a) ?? idx.byAlias.get(a))?.id, blocked }, issues);
+  const { settled, lost, holderAfter } = settleClaims(candidates, { ownerOf: (a) => (idx.byPrimary.get(a) ?? idx.byAlias.get(a))?.id, blocked }, issues);
   for (const c of lost) skips.set(c.entry.anchor, { entry: c.entry, reason: 'address_taken', value: c.primaryClaim });
 
   // 4. User ops.
@@ -94,7 +94,7 @@ export function planRun(snapshot: DirectorySnapshot, store: StoreState, settings
       excepted,
       readContacts: settings.options.readContacts,
       readUsers: readAnchors,
-      taken: takenAfterRun(idx, settled, winnerOf, store),
+      taken: takenAfterRun(idx, settled, holderAfter, store),
     },
     issues,
   );
@@ -125,7 +125,7 @@ export function planRun(snapshot: DirectorySnapshot, store: StoreState, settings
 function takenAfterRun(
   idx: UserIndex,
   settled: readonly Candidate[],
-  winnerOf: ReadonlyMap<Address, Candidate | null>,
+  holderAfter: (address: Address) => Candidate | null,
   store: StoreState,
 ): { has(address: Address): boolean } {
   const foreign = new Set<Address>(store.foreignAddresses.map((f) => f.address));
@@ -139,7 +139,7 @@ function takenAfterRun(
     return !replaced.has(u.id);
   };
   return {
-    has: (a) => foreign.has(a) || (winnerOf.get(a) ?? null) !== null || heldByOther(idx.byPrimary.get(a)) || heldByOther(idx.byAlias.get(a)),
+    has: (a) => foreign.has(a) || holderAfter(a) !== null || heldByOther(idx.byPrimary.get(a)) || heldByOther(idx.byAlias.get(a)),
   };
 }
 
