@@ -5,6 +5,9 @@
  * (or approved) after the held run started, the store the plan was computed against is gone, so
  * the admin must sync again. "Once" is enforced inside the apply transaction: the run moves from
  * 'held' to 'approved' with a compare-and-set, and a second approval finds no held run and rolls back.
+ * An approval also supersedes (rejects, saying why) the connection's other held runs: their plans were
+ * made against the store the approval changed. Run ids order runs by start, not by approval, so the
+ * later-run check alone cannot catch an older plan approved after a newer one, or the reverse.
  */
 import type { Kysely } from 'kysely';
 import type { Plan } from '../core/model.ts';
@@ -25,7 +28,8 @@ async function heldRun(db: Kysely<Database>, tenantId: string, runId: string) {
   const run = await db.selectFrom('runs').selectAll().where('id', '=', runId).where('tenant_id', '=', tenantId).executeTakeFirst();
   if (!run) throw new RosterError('not_found', `no run ${runId} in this tenant`);
   if (run.status !== 'held') {
-    throw new RosterError('conflict', `run ${runId} is ${run.status}: only a held run can be approved or rejected`);
+    const why = run.error !== null && run.status === 'rejected' ? ` (${run.error})` : '';
+    throw new RosterError('conflict', `run ${runId} is ${run.status}${why}: only a held run can be approved or rejected`);
   }
   return run;
 }
@@ -66,8 +70,17 @@ export async function approveHeldRun(db: Kysely<Database>, i: ReviewInput): Prom
     runId: run.id, actor: i.actor, now: i.now, tenantId: i.tenantId,
     finalize: async (trx) => {
       await leaveHeld(trx, i, 'approved');
+      // Every other held plan of the connection was computed against the store this approval just
+      // changed: approving one of them later would apply a stale plan (flags re-stamped, adds twice).
+      const others = await trx.selectFrom('runs').select('id').where('connection_id', '=', run.connection_id)
+        .where('status', '=', 'held').where('id', '!=', run.id).execute();
+      if (others.length > 0) {
+        await trx.updateTable('runs')
+          .set({ status: 'rejected', error: `superseded: run ${run.id} was approved after this plan was made; sync again`, error_code: 'conflict' })
+          .where('id', 'in', others.map((o) => o.id)).where('status', '=', 'held').execute();
+      }
       await trx.updateTable('connections').set({ last_complete_run_at: i.now }).where('id', '=', run.connection_id).execute();
-      await auditReview(trx, i, 'run.approve', { status: 'approved', flagged: plan.flagCount });
+      await auditReview(trx, i, 'run.approve', { status: 'approved', flagged: plan.flagCount, superseded: others.map((o) => o.id) });
     },
   });
   return readRunRecord(db, run.id);

@@ -21,7 +21,7 @@ const ALL = ENG + SALES;
 let slapd: Slapd;
 
 before(async () => {
-  slapd = await startSlapd({ ldif: ['filter', 'emptied', 'basedn', 'acl'].map((n) => subtreeLdif(n, ENG, SALES)).join('') });
+  slapd = await startSlapd({ ldif: ['filter', 'emptied', 'basedn', 'acl', 'twice'].map((n) => subtreeLdif(n, ENG, SALES)).join('') });
 });
 
 after(async () => {
@@ -130,6 +130,32 @@ test('R41 R5: an ACL that hides everything under the base from the bind account 
       writeFileSync(confFile, conf);
       await slapd.start();
     }
+    await c.close();
+  }
+});
+
+test('R41: two held runs of one connection — approving the older supersedes the newer (its plan was made against the store the approval changed); its flags are not re-stamped', async () => {
+  const c = await syncedCase(slapd, baseOf('twice'), ALL);
+  try {
+    let ldif = '';
+    for (let i = 0; i < SALES; i++) ldif += ldifDelete(userDnOf('twice', 'sales', i));
+    await slapd.ldapModify(ldif);
+    const before = await c.digest();
+    const older = await runSync(c.store, c.opts());
+    const newer = await runSync(c.store, c.opts({ now: '2026-11-23T10:00:00.000Z' }));
+    const plan = await assertHeld(c, older, before, SALES);
+    await assertHeld(c, newer, before, SALES);
+    assert.equal((await approveHeldRun(c.store.db, { tenantId: c.tenant.id, runId: older.id, ...ctx })).status, 'approved');
+    const applied = await c.digest();
+    assert.deepEqual(await c.pending(), flagsOf(plan));
+    await assert.rejects(
+      approveHeldRun(c.store.db, { tenantId: c.tenant.id, runId: newer.id, actor: ctx.actor, now: '2026-11-23T10:00:00.000Z' }),
+      (e: Error & { code?: string }) => e.code === 'conflict' && /superseded/.test(e.message),
+    );
+    assert.equal(await c.digest(), applied, 'the superseded plan changed the store');
+    const stamps = await c.store.db.selectFrom('users').select('flagged_at').where('state', '=', 'pending_deletion').execute();
+    assert.deepEqual([...new Set(stamps.map((u) => u.flagged_at))], [ctx.now], 'flags keep the approved plan\'s time');
+  } finally {
     await c.close();
   }
 });
