@@ -3,7 +3,7 @@
  * in the store (validateConnectionSettings); this only parses the shapes of flags.
  */
 import type { Command } from 'commander';
-import { DEFAULT_CONNECTION_SETTINGS, holdThresholdOf, type ConnectionSettings, type MappedField, type ProfileName, type ServerSpec } from '../core/connection.ts';
+import { DEFAULT_CONNECTION_SETTINGS, holdThresholdOf, type ConnectionSettings, type MappedField, type ProfileName, type Security, type ServerSpec, type SrvKind } from '../core/connection.ts';
 import type { DeletionDelayDays } from '../core/model.ts';
 import type { ConnectionInput } from '../store/admin/connections.ts';
 import { RosterError } from '../core/errors.ts';
@@ -30,6 +30,10 @@ export interface ConnectionOpts {
   pageSize?: string;
   connectTimeout?: string;
   operationTimeout?: string;
+  srvDomain?: string;
+  srvKind?: string;
+  srvSecurity?: string;
+  dnsServer?: string;
   holdCount?: string;
   holdPercent?: string;
   holdAbsolute?: string;
@@ -45,6 +49,10 @@ export function connectionOptions(c: Command): Command {
     .option('--profile <name>', 'schema profile: active-directory | openldap (R1)')
     .option('--server <url>', 'ldaps://host[:636] or ldap://host[:389]; repeat for failover (R55)', collect)
     .option('--starttls', 'use StartTLS on ldap:// servers')
+    .option('--srv-domain <domain>', 'discover servers by DNS SRV records of this domain instead of --server (R55); "" stops')
+    .option('--srv-kind <kind>', 'ldap (_ldap._tcp.<domain>) | ad (_ldap._tcp.dc._msdcs.<domain>); default by profile')
+    .option('--srv-security <s>', 'ldaps | starttls | plain for discovered servers (default starttls)')
+    .option('--dns-server <ip[:port]>', 'DNS server for SRV discovery (default: the system resolver); "" clears it')
     .option('--base-dn <dn>', 'search base')
     .option('--bind-dn <dn>', 'bind account DN')
     .option('--bind-password-file <file>', 'file holding the bind password (else ROSTER_BIND_PASSWORD, else a prompt)')
@@ -112,6 +120,22 @@ function applyMaps(cur: Partial<Record<MappedField, string>>, maps: string[]): P
   return out;
 }
 
+/** R55: --srv-domain and friends; a domain replaces the listed servers. */
+function mergeSrv(s: ConnectionSettings, o: ConnectionOpts): void {
+  if (o.srvDomain === '') s.srv = null;
+  else if (o.srvDomain !== undefined) {
+    const cur = s.srv ?? { kind: s.profile === 'active-directory' ? 'ad' : 'ldap', security: 'starttls', dnsServer: null };
+    s.srv = { ...cur, domain: o.srvDomain };
+    s.servers = [];
+  }
+  const touched = o.srvKind !== undefined || o.srvSecurity !== undefined || o.dnsServer !== undefined;
+  if (!touched) return;
+  if (s.srv === undefined || s.srv === null) return bad('--srv-kind, --srv-security and --dns-server need --srv-domain (R55)');
+  if (o.srvKind !== undefined) s.srv.kind = o.srvKind as SrvKind;
+  if (o.srvSecurity !== undefined) s.srv.security = o.srvSecurity as Security;
+  if (o.dnsServer !== undefined) s.srv.dnsServer = o.dnsServer === '' ? null : o.dnsServer;
+}
+
 /**
  * Merges options onto `base` (an existing connection for edit, or defaults for add).
  * Options not given keep base values.
@@ -130,8 +154,13 @@ export function mergeConnectionOptions(name: string, o: ConnectionOpts, base: Co
     attributeOverrides: applyMaps(b.attributeOverrides, o.map ?? []),
   };
   if (o.profile !== undefined) s.profile = o.profile as ProfileName;
-  if (o.server !== undefined) s.servers = o.server.map((u) => parseServer(u, o.starttls === true));
+  if (o.server !== undefined) {
+    if (o.srvDomain !== undefined && o.srvDomain !== '') bad('give either --server or --srv-domain, not both (R55)');
+    s.servers = o.server.map((u) => parseServer(u, o.starttls === true));
+    s.srv = null;
+  }
   else if (o.starttls !== undefined) s.servers = s.servers.map((v) => (v.security === 'plain' ? { ...v, security: 'starttls' } : v));
+  mergeSrv(s, o);
   if (o.baseDn !== undefined) s.baseDn = o.baseDn;
   if (o.bindDn !== undefined) s.bindDn = o.bindDn;
   if (o.filter !== undefined) s.customFilter = o.filter.trim() === '' ? null : o.filter;

@@ -169,6 +169,7 @@ export interface RunTable {
   duration_ms: number | null; // real clock
   clock_override: string | null; // D5: the override in force, if any
   server_used: string | null;
+  server_attempts?: string | null; // optional for inserts and older row literals; JSON ServerAttempt[] (R55), null for runs before 0002
   counts: string | null; // JSON RunCounts
   plan: string | null; // JSON Plan (held runs and dry runs keep it whole; others a summary)
   error: string | null;
@@ -198,6 +199,16 @@ export interface AuditTable {
   after: string | null; // JSON
 }
 
+/** R55: health of one server of a connection (migration 0002); times on the real clock. */
+export interface ServerHealthTable {
+  connection_id: string; // FK connections ON DELETE CASCADE
+  server: string; // serverKey(): 'ldaps://host:636', 'ldap+starttls://host:389', 'ldap://host:389'
+  unhealthy_until: string | null;
+  last_error: string | null;
+  last_failure_at: string | null;
+  last_success_at: string | null;
+}
+
 export interface Database {
   providers: ProviderTable;
   tenants: TenantTable;
@@ -216,4 +227,5 @@ export interface Database {
   runs: RunTable;
   run_items: RunItemTable;
   audit: AuditTable;
+  server_health: ServerHealthTable;
 }

@@ -3,6 +3,8 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.ts';
 import type { RunCounts } from '../core/model.ts';
 import { RosterError } from '../core/errors.ts';
+import type { ServerAttempt } from '../directory/server-health.ts';
+import { parseServerAttempts } from './server-health-store.ts';
 
 export interface RunRecord {
   id: string;
@@ -18,6 +20,8 @@ export interface RunRecord {
   durationMs: number | null;
   clockOverride: string | null;
   serverUsed: string | null;
+  /** R55: every server tried, in order, with its outcome and time. */
+  serverAttempts: ServerAttempt[];
   counts: RunCounts | null;
   error: string | null;
   errorCode: string | null;
@@ -49,6 +53,7 @@ export async function readRunRecord(db: Kysely<Database>, runId: string): Promis
     durationMs: r.duration_ms === null ? null : Number(r.duration_ms),
     clockOverride: r.clock_override,
     serverUsed: r.server_used,
+    serverAttempts: parseServerAttempts(r.server_attempts),
     counts: r.counts === null ? null : (JSON.parse(r.counts) as RunCounts),
     error: r.error,
     errorCode: r.error_code,

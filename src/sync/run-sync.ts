@@ -13,6 +13,8 @@ import { claimRun } from './run-claim.ts';
 import { loadRunSettings } from './load-run-settings.ts';
 import { readRunRecord, type RunRecord } from './run-record.ts';
 import { finishRun, reconcile, type SyncProgress } from './reconcile.ts';
+import { selectServers, type ServerSelection } from './server-selection.ts';
+import { saveServerAttempts } from './server-health-store.ts';
 
 export type { SyncPhase, SyncProgress } from './reconcile.ts';
 
@@ -58,15 +60,23 @@ export async function runSync(store: Store, o: RunSyncOptions): Promise<RunRecor
   o.onProgress?.({ phase: 'claim' });
   const run = await claimRun(db, { ...o, connectionName: conn.name });
   let serverUsed: string | null = null;
+  // R55: servers (listed or SRV-discovered) ordered healthy first; attempts recorded on the run.
+  let selection: ServerSelection | null = null;
+  const saveAttempts = async (): Promise<void> => {
+    if (selection !== null) await saveServerAttempts(db, { runId: run.id, connectionId: conn.id, attempts: selection.attempts, nowMs: Date.now() });
+  };
   try {
     const password = conn.bind_secret === null ? null : decryptSecret(conn.bind_secret, o.secretKey);
     const runSettings = await loadRunSettings(db, { id: conn.id, tenantId: o.tenantId, name: conn.name, priority: conn.priority, settings });
     o.onProgress?.({ phase: 'read', entries: 0 });
-    const read = await readDirectory(settings, password, {
+    selection = await selectServers(db, conn.id, settings, Date.now());
+    const read = await readDirectory(selection.settings, password, {
+      connect: selection.connect,
       exceptedGroupAnchors: runSettings.exceptions.groupAnchors,
       onProgress: (p: unknown) => o.onProgress?.({ phase: 'read', entries: entriesOf(p) ?? 0 }),
     });
     serverUsed = read.serverUsed;
+    await saveAttempts();
     await reconcile(db, {
       runId: run.id,
       tenantId: o.tenantId,
@@ -86,6 +96,7 @@ export async function runSync(store: Store, o: RunSyncOptions): Promise<RunRecor
     const code: ErrorCode = isRosterError(e) ? e.code : 'internal';
     const message = e instanceof Error ? e.message : String(e);
     await finishRun(db, run.id, started, { status: 'failed', server_used: serverUsed, error: message, error_code: code });
+    if (serverUsed === null) await saveAttempts().catch(() => undefined);
     if (isRosterError(e)) throw new RosterError(e.code, e.message, { cause: e, details: { ...e.details, runId: run.id } });
     throw new RosterError('internal', `run failed: ${message}`, { cause: e, details: { runId: run.id } });
   }

@@ -17,6 +17,8 @@ import { table, fields } from '../output.ts';
 import { obtainPassword } from '../password.ts';
 import { connectionOptions, mergeConnectionOptions, type ConnectionOpts } from '../connection-options.ts';
 import { holdThresholdOf } from '../../core/connection.ts';
+import { healthLines, registerConnectionTest } from './test-connection.ts';
+import { loadServerHealth } from '../../sync/server-health-store.ts';
 import type { HoldThreshold } from '../../core/guards.ts';
 
 interface TenantOpt {
@@ -25,6 +27,11 @@ interface TenantOpt {
 }
 
 function serverText(c: ConnectionInfo): string {
+  const srv = c.settings.srv;
+  // R55: discovered at each run from SRV records.
+  if (srv !== undefined && srv !== null) {
+    return `SRV ${srv.kind === 'ad' ? '_ldap._tcp.dc._msdcs.' : '_ldap._tcp.'}${srv.domain} (${srv.security}${srv.dnsServer === null ? '' : `, DNS ${srv.dnsServer}`})`;
+  }
   return c.settings.servers.map((s) => `${s.security === 'ldaps' ? 'ldaps' : 'ldap'}://${s.host.includes(':') ? `[${s.host}]` : s.host}:${s.port}${s.security === 'starttls' ? ' (StartTLS)' : ''}`).join(', ');
 }
 
@@ -65,6 +72,7 @@ async function encrypted(file: string | undefined): Promise<string> {
 
 export function register(program: Command, ctx: CliContext): void {
   const cmd = program.command('connections').description('directory connections of a tenant');
+  registerConnectionTest(cmd, ctx);
   connectionOptions(
     cmd.command('add <name>').description('add a connection (settings validated before saving)').requiredOption('--tenant <name>', 'tenant').option('--provider <name>', 'provider of the tenant'),
   ).action(async (name: string, o: ConnectionOpts & TenantOpt) => {
@@ -107,8 +115,11 @@ export function register(program: Command, ctx: CliContext): void {
     .requiredOption('--tenant <name>', 'tenant')
     .option('--provider <name>', 'provider of the tenant')
     .action(async (name: string, o: TenantOpt) => {
-      const c = await withStore(ctx, async (s) => getConnection(s.db, await getTenant(s.db, o.tenant, o.provider), name));
-      ctx.emit(c, describe(c));
+      const { c, health } = await withStore(ctx, async (s) => {
+        const conn = await getConnection(s.db, await getTenant(s.db, o.tenant, o.provider), name);
+        return { c: conn, health: await loadServerHealth(s.db, conn.id) };
+      });
+      ctx.emit({ ...c, serverHealth: health }, [...describe(c), ...healthLines(health, Date.now())]);
     });
   cmd
     .command('list')

@@ -77,6 +77,7 @@ export function register(program: Command, ctx: CliContext): void {
           ['duration', duration(r.durationMs)],
           ['clock override', r.clockOverride],
           ['server', r.serverUsed],
+          ['servers tried', r.serverAttempts.length === 0 ? null : r.serverAttempts.map((a) => `${a.server} ${a.ok ? 'ok' : `failed (${a.error ?? 'error'})`} ${a.ms} ms${a.wasUnhealthy === true ? ' [was unhealthy]' : ''}`).join('; ')],
           ['counts', countsLine(r.counts)],
           ['skipped', byReason || null],
           ['issues', issues || null],

@@ -4,6 +4,7 @@
  * is never returned by these functions except through `loadBindSecret` for the sync shell.
  */
 import { randomUUID } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { Kysely } from 'kysely';
 import type { Database, ConnectionTable } from '../schema.ts';
 import { holdThresholdOf, type ConnectionSettings, type MappedField } from '../../core/connection.ts';
@@ -42,8 +43,27 @@ const bad = (m: string): never => {
 };
 const ATTR_RE = /^([A-Za-z][A-Za-z0-9-]*|\d+(\.\d+)+)$/;
 
+/** R55: a DNS domain, a kind, a security and optionally a DNS server (IP, IP:port or [IPv6]:port). */
+function checkSrv(s: ConnectionSettings): void {
+  const v = s.srv;
+  if (v === undefined || v === null) return;
+  if (s.servers.length > 0) bad('a connection lists servers or discovers them by SRV (--srv-domain), not both (R55)');
+  if (!/^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$/.test(v.domain)) bad(`invalid SRV domain "${v.domain}"`);
+  if (v.kind !== 'ldap' && v.kind !== 'ad') bad(`invalid SRV kind "${String(v.kind)}" (ldap or ad)`);
+  if (!['ldaps', 'starttls', 'plain'].includes(v.security)) bad(`invalid security "${v.security}" (ldaps, starttls or plain)`);
+  if (v.dnsServer !== null) {
+    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+))(?::(\d{1,5}))?$/.exec(v.dnsServer) ?? /^([0-9a-fA-F:]+)$/.exec(v.dnsServer);
+    const port = m?.[3] === undefined ? 53 : Number(m[3]);
+    if (!m || isIP(m[1] ?? m[2] ?? '') === 0 || port < 1 || port > 65535) bad(`invalid DNS server "${v.dnsServer}": expected ip, ip:port or [ipv6]:port`);
+  }
+  if (v.security === 'plain' && s.bindDn !== '' && !s.allowPlainBind) {
+    bad(`SRV-discovered servers of ${v.domain} use plain LDAP: a simple bind with a password there needs --allow-plain-bind (R43)`);
+  }
+}
+
 function checkServers(s: ConnectionSettings): void {
-  if (s.servers.length === 0) bad('a connection needs at least one server');
+  checkSrv(s);
+  if (s.servers.length === 0 && (s.srv === undefined || s.srv === null)) bad('a connection needs at least one server, or an SRV domain (R55)');
   for (const sv of s.servers) {
     if (!/^[A-Za-z0-9._:[\]-]+$/.test(sv.host)) bad(`invalid server host "${sv.host}"`);
     if (!Number.isInteger(sv.port) || sv.port < 1 || sv.port > 65535) bad(`invalid port ${sv.port} for server ${sv.host}`);
@@ -131,6 +151,7 @@ function checkInput(i: ConnectionInput): ConnectionInput {
 /** R51: the normalized server set + base DN; two connections of one tenant may not share it. */
 export function scopeKey(s: ConnectionSettings): string {
   const servers = [...new Set(s.servers.map((v) => `${v.host.toLowerCase()}:${v.port}`))].sort();
+  if (s.srv !== undefined && s.srv !== null) servers.push(`srv:${s.srv.kind}:${s.srv.domain.toLowerCase().replace(/\.$/, '')}`);
   return `${servers.join(',')}|${normalizeDn(s.baseDn)}`;
 }
 

@@ -8,6 +8,8 @@ import { RosterError } from '../../core/errors.ts';
 import type { RunCounts } from '../../core/model.ts';
 import type { Database } from '../schema.ts';
 import type { Executor } from './audit.ts';
+import type { ServerAttempt } from '../../directory/server-health.ts';
+import { parseServerAttempts } from '../../sync/server-health-store.ts';
 
 export interface RunSummary {
   id: string;
@@ -42,6 +44,8 @@ export interface PlanSummary {
 
 export interface RunDetail extends RunSummary {
   serverUsed: string | null;
+  /** R55: every server tried, in order (the last ok one is serverUsed). */
+  serverAttempts: ServerAttempt[];
   clockOverride: string | null;
   skippedByReason: Record<string, number>;
   issuesByCode: Record<string, number>;
@@ -153,6 +157,7 @@ export async function showRun(
   const detail: RunDetail = {
     ...toSummary(r),
     serverUsed: r.server_used,
+    serverAttempts: parseServerAttempts(r.server_attempts),
     clockOverride: r.clock_override,
     skippedByReason,
     issuesByCode,

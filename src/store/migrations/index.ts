@@ -6,9 +6,11 @@
 import type { Migration } from 'kysely/migration';
 import type { Dialect } from '../db.ts';
 import { initialMigration } from './0001-initial.ts';
+import { serverHealthMigration } from './0002-server-health.ts';
 
 export function allMigrations(dialect: Dialect): Record<string, Migration> {
   return {
     '0001_initial': initialMigration(dialect),
+    '0002_server_health': serverHealthMigration(),
   };
 }
