@@ -125,7 +125,8 @@ export async function readDirectory(settings: ConnectionSettings, bindPassword: 
     }
     onProgress?.({ phase: 'groups', entries: 0 });
     // Member values mostly repeat users' DNs: they share the users' strings (dropped after the groups).
-    let dnPool: Map<string, string> | undefined = new Map(users.map((u) => [u.dn, u.dn]));
+    let dnPool: Map<string, string> | undefined = new Map();
+    for (const u of users) dnPool.set(u.dn, u.dn);
     const groups = await readGroups(conn.client, p, { base: settings.baseDn, filter: p.groupFilter, pageSize: settings.pageSize,
       rangeStep: opts.rangeStep, dnPool }, r.ctx('groups', 'groups'));
     dnPool = undefined;
