@@ -106,7 +106,9 @@ export async function reconcile(db: Kysely<Database>, i: ReconcileInput): Promis
       server_used: i.serverUsed,
       counts: JSON.stringify(plan.counts satisfies RunCounts),
       plan: JSON.stringify(status === 'succeeded' ? planSummary(plan) : plan),
-      error: status === 'held' ? `held for approval: ${guard.reason ?? 'mass-deletion threshold (R41)'}` : null,
+      // R19/R41: a preview says when the real run would be held, so the admin learns it before syncing.
+      error: status === 'held' ? `held for approval: ${guard.reason ?? 'mass-deletion threshold (R41)'}`
+        : status === 'previewed' && guard.hold ? `a real run would be held for approval: ${guard.reason ?? 'mass-deletion threshold (R41)'}` : null,
       error_code: status === 'held' ? 'held' : null,
     });
   };

@@ -55,13 +55,20 @@ test('R41 R2: a custom filter that excludes an OU is held with its plan; approva
   }
 });
 
-test('R41: an emptied OU (its entries deleted) is held; rejection leaves the store as it was, and the next run is held again', async () => {
+test('R41 R19: an emptied OU (its entries deleted) is held (a preview says it would be); rejection leaves the store as it was, and the next run is held again', async () => {
   const c = await syncedCase(slapd, baseOf('emptied'), ALL);
   try {
     let ldif = '';
     for (let i = 0; i < SALES; i++) ldif += ldifDelete(userDnOf('emptied', 'sales', i));
     await slapd.ldapModify(ldif);
     const before = await c.digest();
+    // R19: the preview computes the same guard and says the real run would be held.
+    const dry = await runSync(c.store, c.opts({ dryRun: true }));
+    assert.equal(dry.status, 'previewed');
+    assert.equal(dry.counts?.flagged, SALES);
+    assert.match(dry.error ?? '', new RegExp(`a real run would be held for approval: the run would flag or remove ${SALES} of ${ALL}`));
+    assert.equal(dry.errorCode, null);
+    assert.equal(await c.digest(), before, 'a dry run changed the store');
     const r = await runSync(c.store, c.opts());
     await assertHeld(c, r, before, SALES);
     const rejected = await rejectHeldRun(c.store.db, { tenantId: c.tenant.id, runId: r.id, ...ctx });

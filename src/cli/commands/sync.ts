@@ -39,7 +39,7 @@ export function summarize(r: RunRecord, connection: string): string[] {
   }
   lines.push(...fields([['server', r.serverUsed], ['duration', r.durationMs === null ? null : `${r.durationMs} ms`]]));
   if (r.clockOverride !== null) lines.push(`clock overridden: ${r.clockOverride}`);
-  if (r.error !== null) lines.push(`error: ${r.error}`);
+  if (r.error !== null) lines.push(`${r.status === 'previewed' ? 'note' : 'error'}: ${r.error}`);
   return lines;
 }
 
