@@ -50,6 +50,11 @@ async function leaveHeld(trx: Kysely<Database>, i: ReviewInput, to: 'approved' |
 
 export async function approveHeldRun(db: Kysely<Database>, i: ReviewInput): Promise<RunRecord> {
   const run = await heldRun(db, i.tenantId, i.runId);
+  // R24: while sync is disabled no run applies; approving would be one.
+  const tenant = await db.selectFrom('tenants').select(['name', 'sync_enabled']).where('id', '=', i.tenantId).executeTakeFirstOrThrow();
+  if (tenant.sync_enabled !== 1) {
+    throw new RosterError('conflict', `sync is disabled for tenant "${tenant.name}" (R24): enable it to approve run ${run.id}, or reject the run`);
+  }
   const later = await db.selectFrom('runs').select(['id', 'status'])
     .where('connection_id', '=', run.connection_id)
     .where('id', '!=', run.id)

@@ -177,7 +177,7 @@ test('R41: a run that would flag too many users is held with its plan and applie
   assert.equal(plan.ops?.filter((o) => o.op === 'flag_user').length, 20, 'the whole plan is kept for approval');
 });
 
-test('R41: a rejected held run applies nothing; approval is refused while a run is going on or once a later run applied; an approval applies the plan once', async () => {
+test('R41 R24: a rejected held run applies nothing; approval is refused while a run is going on, while sync is disabled, or once a later run applied; an approval applies the plan once', async () => {
   const held = (await store.db.selectFrom('runs').select('id').where('status', '=', 'held').executeTakeFirstOrThrow()).id;
   const before = await digestStore(store.db);
   const rejected = await rejectHeldRun(store.db, { tenantId: tenant.id, runId: held, ...ctx });
@@ -194,6 +194,11 @@ test('R41: a rejected held run applies nothing; approval is refused while a run 
   assert.equal(await digestStore(store.db), before, 'a refused approval changed the store');
 
   const pending = async () => (await store.db.selectFrom('users').select('id').where('state', '=', 'pending_deletion').execute()).length;
+  tenant = await setTenantSync(store.db, tenant, false, ctx);
+  const whileOff = await runSync(store, opts({ dryRun: true }));
+  assert.equal(whileOff.status, 'previewed');
+  await assert.rejects(approveHeldRun(store.db, { tenantId: tenant.id, runId: stale.id, ...ctx }), /sync is disabled/, 'R24: no approval while sync is off');
+  tenant = await setTenantSync(store.db, tenant, true, ctx);
   const flaggedBefore = await pending();
   const fresh = await runSync(store, opts());
   assert.equal(fresh.status, 'held');
