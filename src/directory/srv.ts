@@ -7,15 +7,16 @@
  * sum, so they keep a small chance, RFC 2782 "Usage rules"). The random source is injected.
  *
  * With a configured DNS server every lookup (SRV and the targets' A/AAAA records) goes to that
- * server, so targets need not be known to the system resolver; the discovered ServerSpec then
+ * server (our own stub client, dns-query.ts), so targets need not be known to the system resolver; the discovered ServerSpec then
  * carries the target name as `host` (for display and TLS host name verification) and the
- * resolved IP as `address` (to connect). Without one, the system resolver answers the SRV query
+ * resolved IP as `address` (to connect); a target it has no address for is left out. Without one, the system's DNS servers (resolv.conf) answer the SRV query
  * and the connect resolves the target name itself.
  */
-import { Resolver } from 'node:dns/promises';
+import { getServers } from 'node:dns';
 import { isIP } from 'node:net';
 import type { Security, ServerSpec, SrvKind } from '../core/connection.ts';
 import { RosterError } from '../core/errors.ts';
+import { DNS_TYPE, DnsError, parseDnsServer, queryDns } from './dns-query.ts';
 
 export interface SrvRecord {
   name: string;
@@ -70,37 +71,36 @@ export interface SrvDiscovery {
 
 export interface DiscoverOptions {
   random?: RandomSource;
-  /** Per DNS query (R57); the resolver tries twice. */
+  /** Deadline of each DNS query (R57). */
   timeoutMs?: number;
 }
 
-function resolverFor(dnsServer: string | null, timeoutMs: number): Resolver {
-  const r = new Resolver({ timeout: timeoutMs, tries: 2 });
-  if (dnsServer !== null) {
-    try {
-      r.setServers([dnsServer]);
-    } catch (e) {
-      throw new RosterError('bad_input', `invalid DNS server "${dnsServer}": ${(e as Error).message}`);
-    }
+/** The DNS servers to ask: the configured one, else the system's (resolv.conf). */
+function serversFor(dnsServer: string | null): string[] {
+  if (dnsServer === null) return getServers();
+  try {
+    parseDnsServer(dnsServer);
+  } catch (e) {
+    throw new RosterError('bad_input', (e as Error).message);
   }
-  return r;
+  return [dnsServer];
 }
 
 function dnsMessage(e: unknown): string {
-  const code = (e as { code?: string }).code;
+  const code = e instanceof DnsError ? e.code : (e as { code?: string }).code;
   if (code === 'ENOTFOUND' || code === 'ENODATA') return 'no such record';
   if (code === 'ETIMEOUT') return 'DNS server did not answer in time';
   if (code === 'ECONNREFUSED') return 'DNS server refused the query';
   return code ?? (e as Error).message;
 }
 
-/** The first IPv4 (else IPv6) address of `name` through `resolver`, or null when it has none. */
-async function addressOf(resolver: Resolver, name: string): Promise<string | null> {
+/** The first IPv4 (else IPv6) address of `name` through `servers`, or null when it has none. */
+async function addressOf(servers: string[], name: string, timeoutMs: number): Promise<string | null> {
   if (isIP(name)) return name;
-  for (const family of ['resolve4', 'resolve6'] as const) {
+  for (const type of [DNS_TYPE.A, DNS_TYPE.AAAA]) {
     try {
-      const a = await resolver[family](name);
-      if (a[0] !== undefined) return a[0];
+      const a = await queryDns(servers, name, type, timeoutMs);
+      if (a[0]?.address !== undefined) return a[0].address;
     } catch {
       // try the other family; none at all is reported by the caller
     }
@@ -114,27 +114,33 @@ async function addressOf(resolver: Resolver, name: string): Promise<string | nul
  * name has no usable record or DNS does not answer, 'bad_input' for an invalid DNS server.
  */
 export async function discoverServers(d: SrvDiscovery, o: DiscoverOptions = {}): Promise<ServerSpec[]> {
-  const resolver = resolverFor(d.dnsServer, o.timeoutMs ?? 3000);
+  const servers = serversFor(d.dnsServer);
+  const timeoutMs = o.timeoutMs ?? 3000;
   const qname = srvQueryName(d.domain, d.kind);
   const via = d.dnsServer === null ? 'the system resolver' : `DNS server ${d.dnsServer}`;
   let records: SrvRecord[];
   try {
-    records = await resolver.resolveSrv(qname);
+    records = (await queryDns(servers, qname, DNS_TYPE.SRV, timeoutMs)).flatMap((a) => (a.srv === undefined ? [] : [a.srv]));
   } catch (e) {
     throw new RosterError('connect_failed', `SRV lookup of ${qname} through ${via} failed: ${dnsMessage(e)}`, { details: { srv: qname } });
   }
   const ordered = orderSrvRecords(records, o.random ?? Math.random);
   if (ordered.length === 0) throw new RosterError('connect_failed', `SRV lookup of ${qname} through ${via} found no server`, { details: { srv: qname } });
   const out: ServerSpec[] = [];
+  const unresolved: string[] = [];
   for (const r of ordered) {
     const host = r.name.replace(/\.$/, '');
     const spec: ServerSpec = { host, port: r.port, security: d.security };
-    if (d.dnsServer !== null) {
-      const address = await addressOf(resolver, host);
-      // A target without an address is kept: connecting to it reports the failure per server.
-      if (address !== null && address !== host) spec.address = address;
+    if (d.dnsServer !== null && isIP(host) === 0) {
+      // The configured DNS server alone answers for its targets: never ask the system resolver.
+      const address = await addressOf(servers, host, timeoutMs);
+      if (address === null) { unresolved.push(host); continue; }
+      spec.address = address;
     }
     out.push(spec);
+  }
+  if (out.length === 0) {
+    throw new RosterError('connect_failed', `no SRV target of ${qname} has an address at ${via}: ${unresolved.join(', ')}`, { details: { srv: qname, unresolved } });
   }
   return out;
 }
