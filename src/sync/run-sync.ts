@@ -7,7 +7,8 @@
 import type { Store } from '../store/db.ts';
 import { holdThresholdOf, type ConnectionSettings } from '../core/connection.ts';
 import { RosterError, isRosterError, type ErrorCode } from '../core/errors.ts';
-import { readDirectory } from '../directory/read-directory.ts';
+import { readDirectory, type ReadResult } from '../directory/read-directory.ts';
+import { serverKey } from '../directory/server-health.ts';
 import { decryptSecret } from './secrets.ts';
 import { claimRun } from './run-claim.ts';
 import { loadRunSettings } from './load-run-settings.ts';
@@ -70,8 +71,7 @@ export async function runSync(store: Store, o: RunSyncOptions): Promise<RunRecor
     const runSettings = await loadRunSettings(db, { id: conn.id, tenantId: o.tenantId, name: conn.name, priority: conn.priority, settings });
     o.onProgress?.({ phase: 'read', entries: 0 });
     selection = await selectServers(db, conn.id, settings, Date.now());
-    const read = await readDirectory(selection.settings, password, {
-      connect: selection.connect,
+    const read = await readWithFailover(selection, password, {
       exceptedGroupAnchors: runSettings.exceptions.groupAnchors,
       onProgress: (p: unknown) => o.onProgress?.({ phase: 'read', entries: entriesOf(p) ?? 0 }),
     });
@@ -99,5 +99,32 @@ export async function runSync(store: Store, o: RunSyncOptions): Promise<RunRecor
     if (serverUsed === null) await saveAttempts().catch(() => undefined);
     if (isRosterError(e)) throw new RosterError(e.code, e.message, { cause: e, details: { ...e.details, runId: run.id } });
     throw new RosterError('internal', `run failed: ${message}`, { cause: e, details: { runId: run.id } });
+  }
+}
+
+/**
+ * R55 for failures after the connect: a server that connects and then fails in the middle of the
+ * read is marked failed (so unhealthy for a while) and the WHOLE read starts again on the next
+ * server. Only a complete read from one server is ever used (R5): nothing of the broken read is kept.
+ */
+async function readWithFailover(
+  selection: ServerSelection,
+  password: string | null,
+  opts: { exceptedGroupAnchors: string[]; onProgress: (p: unknown) => void },
+): Promise<ReadResult> {
+  let servers = selection.settings.servers;
+  for (;;) {
+    const started = performance.now();
+    try {
+      return await readDirectory({ ...selection.settings, servers }, password, { ...opts, connect: selection.connect });
+    } catch (e) {
+      if (!isRosterError(e) || e.code !== 'read_incomplete') throw e;
+      // The server that was connected is the last one whose connect succeeded.
+      const used = [...selection.attempts].reverse().find((a) => a.ok);
+      const at = used === undefined ? -1 : servers.findIndex((sv) => serverKey(sv) === used.server);
+      if (used === undefined || at < 0 || at === servers.length - 1) throw e;
+      selection.attempts.push({ server: used.server, ok: false, ms: Math.round(performance.now() - started), error: e.message });
+      servers = servers.slice(at + 1);
+    }
   }
 }
