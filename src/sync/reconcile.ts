@@ -8,6 +8,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.ts';
 import type { DirectorySnapshot, Plan, RunCounts, RunIssue, RunSettings, SkippedEntry } from '../core/model.ts';
 import { loadStoreState } from '../store/load-state.ts';
+import { fingerprintPlanInputs } from './plan-inputs.ts';
 import { applyPlan } from '../store/apply-plan.ts';
 import { planRun } from '../core/plan.ts';
 import { guardPlan, type HoldThreshold } from '../core/guards.ts';
@@ -105,7 +106,9 @@ export async function reconcile(db: Kysely<Database>, i: ReconcileInput): Promis
       status,
       server_used: i.serverUsed,
       counts: JSON.stringify(plan.counts satisfies RunCounts),
-      plan: JSON.stringify(status === 'succeeded' ? planSummary(plan) : plan),
+      // A held plan keeps the fingerprint of its inputs: approval refuses it once they changed (R41).
+      plan: JSON.stringify(status === 'succeeded' ? planSummary(plan)
+        : status === 'held' ? { ...plan, inputsFingerprint: fingerprintPlanInputs(state, i.settings) } : plan),
       // R19/R41: a preview says when the real run would be held, so the admin learns it before syncing.
       error: status === 'held' ? `held for approval: ${guard.reason ?? 'mass-deletion threshold (R41)'}`
         : status === 'previewed' && guard.hold ? `a real run would be held for approval: ${guard.reason ?? 'mass-deletion threshold (R41)'}` : null,

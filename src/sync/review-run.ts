@@ -15,6 +15,10 @@ import { RosterError } from '../core/errors.ts';
 import { applyPlan } from '../store/apply-plan.ts';
 import type { Database } from '../store/schema.ts';
 import { readRunRecord, type RunRecord } from './run-record.ts';
+import { loadRunSettings } from './load-run-settings.ts';
+import { loadStoreState } from '../store/load-state.ts';
+import { fingerprintPlanInputs } from './plan-inputs.ts';
+import type { ConnectionSettings } from '../core/connection.ts';
 
 export interface ReviewInput {
   tenantId: string;
@@ -48,6 +52,21 @@ async function leaveHeld(trx: Kysely<Database>, i: ReviewInput, to: 'approved' |
   if (Number(r.numUpdatedRows) !== 1) throw new RosterError('conflict', `run ${i.runId} is no longer held: it was approved or rejected meanwhile`);
 }
 
+/**
+ * Refuses a held plan whose inputs changed since it was made: the store state the planner saw or
+ * the run settings (plan-inputs.ts). Checked before the apply transaction: the compare-and-set on
+ * the run's status inside it still guarantees "once".
+ */
+async function checkInputsUnchanged(db: Kysely<Database>, connectionId: string, i: ReviewInput, stored: string | undefined): Promise<void> {
+  if (stored === undefined) return; // held before fingerprints existed: the stale-run checks above still apply
+  const conn = await db.selectFrom('connections').select(['id', 'name', 'priority', 'settings']).where('id', '=', connectionId).executeTakeFirstOrThrow();
+  const settings = await loadRunSettings(db, { id: conn.id, tenantId: i.tenantId, name: conn.name, priority: conn.priority, settings: JSON.parse(conn.settings) as ConnectionSettings });
+  const state = await loadStoreState(db, i.tenantId, connectionId);
+  if (fingerprintPlanInputs(state, settings) !== stored) {
+    throw new RosterError('conflict', `run ${i.runId}: users, domains, exceptions, additions or the connection's settings changed since this plan was made, so it may be stale: sync again (and reject this run)`);
+  }
+}
+
 export async function approveHeldRun(db: Kysely<Database>, i: ReviewInput): Promise<RunRecord> {
   const run = await heldRun(db, i.tenantId, i.runId);
   // R24: while sync is disabled no run applies; approving would be one.
@@ -70,7 +89,8 @@ export async function approveHeldRun(db: Kysely<Database>, i: ReviewInput): Prom
       : `run ${later.id} was applied after this plan was made, so the plan may be stale: run sync again`);
   }
   if (run.plan === null) throw new RosterError('internal', `held run ${run.id} has no stored plan`);
-  const plan = JSON.parse(run.plan) as Plan;
+  const plan = JSON.parse(run.plan) as Plan & { inputsFingerprint?: string };
+  await checkInputsUnchanged(db, run.connection_id, i, plan.inputsFingerprint);
   await applyPlan(db, plan, {
     runId: run.id, actor: i.actor, now: i.now, tenantId: i.tenantId,
     finalize: async (trx) => {

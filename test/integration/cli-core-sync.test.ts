@@ -21,6 +21,7 @@ import { encryptSecret } from '../../src/sync/secrets.ts';
 import { runSync, type RunSyncOptions } from '../../src/sync/run-sync.ts';
 import { approveHeldRun, rejectHeldRun } from '../../src/sync/review-run.ts';
 import { claimRun } from '../../src/sync/run-claim.ts';
+import { deleteUser } from '../../src/store/admin/users.ts';
 import { DEFAULT_CONNECTION_SETTINGS } from '../../src/core/connection.ts';
 import { RosterError } from '../../src/core/errors.ts';
 
@@ -208,6 +209,21 @@ test('R41 R24: a rejected held run applies nothing; approval is refused while a 
   await assert.rejects(approveHeldRun(store.db, { tenantId: tenant.id, runId: fresh.id, ...ctx }), (e: RosterError) => e.code === 'conflict');
   const audit = await store.db.selectFrom('audit').select('action').where('object_id', '=', fresh.id).execute();
   assert.deepEqual(audit.map((a) => a.action).sort(), ['run.apply', 'run.approve']);
+});
+
+test('R41: a held plan whose inputs changed since (a user deleted by hand) is refused at approval; nothing is applied', async () => {
+  let ldif = '';
+  for (let n = 30; n < 50; n++) ldif += ldifDelete(generateUser(spec, findEligible(n)).dn);
+  await slapd.ldapModify(ldif);
+  const held = await runSync(store, opts());
+  assert.equal(held.status, 'held');
+  const victim = await store.db.selectFrom('users').innerJoin('addresses', 'addresses.user_id', 'users.id')
+    .select('addresses.address').where('users.state', '=', 'active').where('addresses.role', '=', 'primary').executeTakeFirstOrThrow();
+  await deleteUser(store.db, tenant.id, victim.address, ctx);
+  const before = await digestStore(store.db);
+  await assert.rejects(approveHeldRun(store.db, { tenantId: tenant.id, runId: held.id, ...ctx }), /changed since this plan was made/);
+  assert.equal(await digestStore(store.db), before, 'a refused approval changed the store');
+  assert.equal((await rejectHeldRun(store.db, { tenantId: tenant.id, runId: held.id, ...ctx })).status, 'rejected');
 });
 
 test('R42: the bind password appears in no table in clear', async () => {
