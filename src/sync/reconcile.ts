@@ -92,6 +92,10 @@ export async function finishRun(db: Kysely<Database>, runId: string, started: nu
  * record, its run_items and the connection's cursor are written in the plan's transaction, so
  * a crash never leaves a plan applied with its run still 'running'. Returns the final status.
  */
+async function connectionSettingsJson(db: Kysely<Database>, connectionId: string): Promise<string> {
+  return (await db.selectFrom('connections').select('settings').where('id', '=', connectionId).executeTakeFirstOrThrow()).settings;
+}
+
 export async function reconcile(db: Kysely<Database>, i: ReconcileInput): Promise<string> {
   i.onProgress?.({ phase: 'load' });
   const state = await loadStoreState(db, i.tenantId, i.connectionId);
@@ -108,7 +112,7 @@ export async function reconcile(db: Kysely<Database>, i: ReconcileInput): Promis
       counts: JSON.stringify(plan.counts satisfies RunCounts),
       // A held plan keeps the fingerprint of its inputs: approval refuses it once they changed (R41).
       plan: JSON.stringify(status === 'succeeded' ? planSummary(plan)
-        : status === 'held' ? { ...plan, inputsFingerprint: fingerprintPlanInputs(state, i.settings) } : plan),
+        : status === 'held' ? { ...plan, inputsFingerprint: fingerprintPlanInputs(state, i.settings, await connectionSettingsJson(ex, i.connectionId)) } : plan),
       // R19/R41: a preview says when the real run would be held, so the admin learns it before syncing.
       error: status === 'held' ? `held for approval: ${guard.reason ?? 'mass-deletion threshold (R41)'}`
         : status === 'previewed' && guard.hold ? `a real run would be held for approval: ${guard.reason ?? 'mass-deletion threshold (R41)'}` : null,

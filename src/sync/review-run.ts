@@ -62,7 +62,7 @@ async function checkInputsUnchanged(db: Kysely<Database>, connectionId: string, 
   const conn = await db.selectFrom('connections').select(['id', 'name', 'priority', 'settings']).where('id', '=', connectionId).executeTakeFirstOrThrow();
   const settings = await loadRunSettings(db, { id: conn.id, tenantId: i.tenantId, name: conn.name, priority: conn.priority, settings: JSON.parse(conn.settings) as ConnectionSettings });
   const state = await loadStoreState(db, i.tenantId, connectionId);
-  if (fingerprintPlanInputs(state, settings) !== stored) {
+  if (fingerprintPlanInputs(state, settings, conn.settings) !== stored) {
     throw new RosterError('conflict', `run ${i.runId}: users, domains, exceptions, additions or the connection's settings changed since this plan was made, so it may be stale: sync again (and reject this run)`);
   }
 }

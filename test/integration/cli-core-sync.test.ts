@@ -16,7 +16,7 @@ import { openStore, type Store } from '../../src/store/db.ts';
 import { digestStore } from '../../src/store/digest.ts';
 import { addTenant, setTenantSync, type TenantInfo } from '../../src/store/admin/tenants.ts';
 import { addDomain } from '../../src/store/admin/domains.ts';
-import { addConnection, type ConnectionInfo } from '../../src/store/admin/connections.ts';
+import { addConnection, editConnection, getConnection, type ConnectionInfo } from '../../src/store/admin/connections.ts';
 import { encryptSecret } from '../../src/sync/secrets.ts';
 import { runSync, type RunSyncOptions } from '../../src/sync/run-sync.ts';
 import { approveHeldRun, rejectHeldRun } from '../../src/sync/review-run.ts';
@@ -211,7 +211,7 @@ test('R41 R24: a rejected held run applies nothing; approval is refused while a 
   assert.deepEqual(audit.map((a) => a.action).sort(), ['run.apply', 'run.approve']);
 });
 
-test('R41: a held plan whose inputs changed since (a user deleted by hand) is refused at approval; nothing is applied', async () => {
+test('R41: a held plan whose inputs changed since (a user deleted by hand, the connection edited) is refused at approval; nothing is applied', async () => {
   let ldif = '';
   for (let n = 30; n < 50; n++) ldif += ldifDelete(generateUser(spec, findEligible(n)).dn);
   await slapd.ldapModify(ldif);
@@ -224,6 +224,15 @@ test('R41: a held plan whose inputs changed since (a user deleted by hand) is re
   await assert.rejects(approveHeldRun(store.db, { tenantId: tenant.id, runId: held.id, ...ctx }), /changed since this plan was made/);
   assert.equal(await digestStore(store.db), before, 'a refused approval changed the store');
   assert.equal((await rejectHeldRun(store.db, { tenantId: tenant.id, runId: held.id, ...ctx })).status, 'rejected');
+  // The same for the connection's own settings: the admin fixes the read, the old plan no longer fits it.
+  const again = await runSync(store, opts());
+  assert.equal(again.status, 'held');
+  const cur = await getConnection(store.db, tenant, 'main');
+  await editConnection(store.db, tenant, 'main', { name: 'main', priority: cur.priority, enabled: true, schedule: cur.schedule,
+    settings: { ...cur.settings, customFilter: '(objectClass=inetOrgPerson)' } }, undefined, ctx);
+  await assert.rejects(approveHeldRun(store.db, { tenantId: tenant.id, runId: again.id, ...ctx }), /changed since this plan was made/);
+  await editConnection(store.db, tenant, 'main', { name: 'main', priority: cur.priority, enabled: true, schedule: cur.schedule, settings: cur.settings }, undefined, ctx);
+  assert.equal((await rejectHeldRun(store.db, { tenantId: tenant.id, runId: again.id, ...ctx })).status, 'rejected');
 });
 
 test('R42: the bind password appears in no table in clear', async () => {
