@@ -2,6 +2,7 @@
  * Providers and tenants (BEHAVIOR §1, D1, R18, R24). Every mutation writes an audit row (R25)
  * in the same transaction as the change.
  */
+import { writeAudit } from './audit.ts';
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database, TenantTable } from '../schema.ts';
@@ -22,25 +23,9 @@ export interface AuditInput {
   after?: unknown;
 }
 
-/** Inserts audit rows (R25) in one multi-row statement per 500 rows. Never pass secrets. */
+/** Inserts audit rows (R25) in bulk (audit.ts writeAudit). Never pass secrets. */
 export async function recordAudit(db: Kysely<Database>, ctx: AdminCtx, rows: AuditInput[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += 500) {
-    await db
-      .insertInto('audit')
-      .values(
-        rows.slice(i, i + 500).map((r) => ({
-          at: ctx.now,
-          actor: ctx.actor,
-          action: r.action,
-          tenant_id: r.tenantId,
-          object_kind: r.objectKind,
-          object_id: r.objectId,
-          before: r.before === undefined ? null : JSON.stringify(r.before),
-          after: r.after === undefined ? null : JSON.stringify(r.after),
-        })),
-      )
-      .execute();
-  }
+  await writeAudit(db, ctx, rows.map((r) => ({ ...r, before: r.before ?? null, after: r.after ?? null })));
 }
 
 export const DEFAULT_PROVIDER = 'default';
