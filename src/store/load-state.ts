@@ -35,6 +35,13 @@ function interner(): <T extends string | null>(value: T) => T {
   };
 }
 
+/**
+ * Shared by every user, group and contact without aliases, members or addresses (most users of a
+ * tenant): one frozen array instead of ~100,000 empty ones. Frozen, so a caller that tried to
+ * modify it would fail loudly instead of changing every entry.
+ */
+const NONE: never[] = Object.freeze([]) as never[];
+
 function groupInto<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   const list = map.get(key);
   if (list === undefined) map.set(key, [value]);
@@ -106,19 +113,24 @@ function buildState(rows: Awaited<ReturnType<typeof readRows>>, connectionId: st
   // Low-cardinality columns repeat on every row: one string per distinct value, not per user
   // (the per-row copies die young instead of filling the old generation; StoreState stays compact).
   const intern = interner();
-  const users: StoreUser[] = userRows.map((u) => {
+  // Each row is released once mapped (its strings live on in the StoreUser): the ~100,000 row
+  // objects and the StoreUsers are not all alive at once at the peak of the load.
+  const users: StoreUser[] = [];
+  for (let i = 0; i < userRows.length; i++) {
+    const u = userRows[i]!;
+    userRows[i] = undefined as never;
     const primary = u.primary_address as Address | null;
     if (primary === null) {
       throw new RosterError('internal', 'a user of the store has no primary address', { details: { userId: u.id } });
     }
-    return {
+    users.push({
       id: u.id,
       kind: intern(u.kind) as UserKind,
       source: intern(u.source) as UserSource,
       state: intern(u.state) as UserState,
       accessEnabled: u.access_enabled === 1,
       primary,
-      aliases: (aliases.get(u.id) ?? []).sort(byString),
+      aliases: aliases.get(u.id)?.sort(byString) ?? NONE,
       details: {
         givenName: u.given_name,
         surname: u.surname,
@@ -137,8 +149,8 @@ function buildState(rows: Awaited<ReturnType<typeof readRows>>, connectionId: st
       flagReason: intern(u.flag_reason) as FlagReason | null,
       flaggedAt: u.flagged_at,
       deleteAfter: u.delete_after,
-    };
-  });
+    });
+  }
   users.sort((a, b) => byString(a.id, b.id));
 
   const groupAddress = new Map<string, Address>();
@@ -160,7 +172,7 @@ function buildState(rows: Awaited<ReturnType<typeof readRows>>, connectionId: st
     dn: g.dn,
     name: g.name,
     address: groupAddress.get(g.id) ?? null,
-    memberAnchors: (members.get(g.anchor) ?? []).sort(byString),
+    memberAnchors: members.get(g.anchor)?.sort(byString) ?? NONE,
   }));
   groups.sort((a, b) => byString(a.anchor, b.anchor));
 
@@ -171,7 +183,7 @@ function buildState(rows: Awaited<ReturnType<typeof readRows>>, connectionId: st
     anchor: c.anchor,
     dn: c.dn,
     name: c.name,
-    addresses: (contactAddresses.get(c.id) ?? []).sort(byString),
+    addresses: contactAddresses.get(c.id)?.sort(byString) ?? NONE,
   }));
   contacts.sort((a, b) => byString(a.anchor, b.anchor));
 
