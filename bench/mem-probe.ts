@@ -36,7 +36,7 @@ try {
   }).execute();
   const settings = benchSettings();
   const run = await claimRun(db, { tenantId: 'tenant-1', connectionId: 'conn-1', connectionName: 'main', trigger: 'cli', actor: 'bench', dryRun: false, now: NOW, clockOverride: null });
-  await reconcile(db, { runId: run.id, tenantId: 'tenant-1', connectionId: 'conn-1', dryRun: false, actor: 'sync:main', now: NOW, started: 0, serverUsed: 'b', snapshot, settings });
+  await reconcile(db, { runId: run.id, tenantId: 'tenant-1', connectionId: 'conn-1', dryRun: false, actor: 'sync:main', now: NOW, started: 0, serverUsed: 'b', snapshot: { current: snapshot }, settings });
   const h2 = heap();
   let state: Awaited<ReturnType<typeof loadStoreState>> | null = await loadStoreState(db, 'tenant-1', 'conn-1');
   const h3 = heap();

@@ -94,7 +94,7 @@ async function oneRun(store: Store, snapshot: DirectorySnapshot, settings: RunSe
   const marks: [SyncPhase, number][] = [];
   await reconcile(store.db, {
     runId: run.id, tenantId: 'tenant-1', connectionId: 'conn-1', dryRun: false, actor: 'sync:main', now: NOW, started: t0, serverUsed: 'bench',
-    snapshot, settings, onProgress: (p) => { if (marks.at(-1)?.[0] !== p.phase) marks.push([p.phase, performance.now()]); },
+    snapshot: { current: snapshot }, settings, onProgress: (p) => { if (marks.at(-1)?.[0] !== p.phase) marks.push([p.phase, performance.now()]); },
   });
   const rec = await readRunRecord(store.db, run.id);
   const t1 = performance.now();

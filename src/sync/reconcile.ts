@@ -6,7 +6,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.ts';
-import type { DirectorySnapshot, Plan, RunCounts, RunIssue, RunSettings, SkippedEntry } from '../core/model.ts';
+import type { DirectorySnapshot, Plan, RunCounts, RunIssue, RunSettings, SkippedEntry, StoreState } from '../core/model.ts';
 import { loadStoreState } from '../store/load-state.ts';
 import { fingerprintPlanInputs } from './plan-inputs.ts';
 import { applyPlan } from '../store/apply-plan.ts';
@@ -35,7 +35,8 @@ export interface ReconcileInput {
   /** performance.now() when the run started (the run's real duration). */
   started: number;
   serverUsed: string | null;
-  snapshot: DirectorySnapshot;
+  /** The complete read, handed over: reconcile sets `current` to null once planned, so it can be freed. */
+  snapshot: { current: DirectorySnapshot | null };
   settings: RunSettings;
   /** R41: the connection's hold threshold; absent = the defaults (DEFAULT_HOLD_THRESHOLD). */
   holdThreshold?: HoldThreshold;
@@ -98,11 +99,19 @@ async function connectionSettingsJson(db: Kysely<Database>, connectionId: string
 
 export async function reconcile(db: Kysely<Database>, i: ReconcileInput): Promise<string> {
   i.onProgress?.({ phase: 'load' });
-  const state = await loadStoreState(db, i.tenantId, i.connectionId);
+  let state: StoreState | null = await loadStoreState(db, i.tenantId, i.connectionId);
   i.onProgress?.({ phase: 'plan' });
-  const plan = planRun(i.snapshot, state, i.settings, i.now);
+  let snapshot = i.snapshot.current;
+  if (snapshot === null) throw new Error('reconcile: the snapshot was already used');
+  i.snapshot.current = null;
+  const plan = planRun(snapshot, state, i.settings, i.now);
+  snapshot = null;
   const guard = guardPlan(plan, i.holdThreshold ?? {});
   const status = i.dryRun ? 'previewed' : guard.hold ? 'held' : 'succeeded';
+  // Only a held plan needs its inputs again (their fingerprint); then the store state can go before the
+  // write, which matters for peak memory at 100k users.
+  const fingerprint = status === 'held' ? fingerprintPlanInputs(state, i.settings, await connectionSettingsJson(db, i.connectionId)) : null;
+  state = null;
   // The run's own rows: written with the plan's transaction when it is applied, alone otherwise.
   const record = async (ex: Kysely<Database>): Promise<void> => {
     await saveItems(ex, i.runId, plan.skipped, plan.issues);
@@ -112,7 +121,7 @@ export async function reconcile(db: Kysely<Database>, i: ReconcileInput): Promis
       counts: JSON.stringify(plan.counts satisfies RunCounts),
       // A held plan keeps the fingerprint of its inputs: approval refuses it once they changed (R41).
       plan: JSON.stringify(status === 'succeeded' ? planSummary(plan)
-        : status === 'held' ? { ...plan, inputsFingerprint: fingerprintPlanInputs(state, i.settings, await connectionSettingsJson(ex, i.connectionId)) } : plan),
+        : status === 'held' ? { ...plan, inputsFingerprint: fingerprint } : plan),
       // R19/R41: a preview says when the real run would be held, so the admin learns it before syncing.
       error: status === 'held' ? `held for approval: ${guard.reason ?? 'mass-deletion threshold (R41)'}`
         : status === 'previewed' && guard.hold ? `a real run would be held for approval: ${guard.reason ?? 'mass-deletion threshold (R41)'}` : null,

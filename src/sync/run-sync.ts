@@ -8,6 +8,7 @@ import type { Store } from '../store/db.ts';
 import { holdThresholdOf, type ConnectionSettings } from '../core/connection.ts';
 import { RosterError, isRosterError, type ErrorCode } from '../core/errors.ts';
 import { readDirectory, type ReadResult } from '../directory/read-directory.ts';
+import type { DirectorySnapshot } from '../core/model.ts';
 import { serverKey } from '../directory/server-health.ts';
 import { decryptSecret } from './secrets.ts';
 import { claimRun } from './run-claim.ts';
@@ -71,11 +72,16 @@ export async function runSync(store: Store, o: RunSyncOptions): Promise<RunRecor
     const runSettings = await loadRunSettings(db, { id: conn.id, tenantId: o.tenantId, name: conn.name, priority: conn.priority, settings });
     o.onProgress?.({ phase: 'read', entries: 0 });
     selection = await selectServers(db, conn.id, settings, Date.now());
-    const read = await readWithFailover(selection, password, {
-      exceptedGroupAnchors: runSettings.exceptions.groupAnchors,
-      onProgress: (p: unknown) => o.onProgress?.({ phase: 'read', entries: entriesOf(p) ?? 0 }),
-    });
-    serverUsed = read.serverUsed;
+    // reconcile takes the snapshot over and lets it go once planned (peak memory at 100k users).
+    const snapshot = { current: null as DirectorySnapshot | null };
+    {
+      const read = await readWithFailover(selection, password, {
+        exceptedGroupAnchors: runSettings.exceptions.groupAnchors,
+        onProgress: (p: unknown) => o.onProgress?.({ phase: 'read', entries: entriesOf(p) ?? 0 }),
+      });
+      serverUsed = read.serverUsed;
+      snapshot.current = read.snapshot;
+    }
     await saveAttempts();
     await reconcile(db, {
       runId: run.id,
@@ -86,7 +92,7 @@ export async function runSync(store: Store, o: RunSyncOptions): Promise<RunRecor
       now: o.now,
       started,
       serverUsed,
-      snapshot: read.snapshot,
+      snapshot,
       settings: runSettings,
       holdThreshold: holdThresholdOf(settings),
       ...(o.onProgress === undefined ? {} : { onProgress: o.onProgress }),
