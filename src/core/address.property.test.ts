@@ -3,8 +3,8 @@
  * never throws, idempotent, lower-case, accepts what it outputs, rejects anything without exactly
  * one '@', and splits SMTP:/smtp: values exactly as R1 says whatever else is in the list.
  */
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+import { test } from '../../test/helpers/unit.ts';
+import { assert } from '../../test/helpers/unit.ts';
 import fc from 'fast-check';
 import { normalizeAddress, parseProxyAddresses } from './address.ts';
 

@@ -1,5 +1,5 @@
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+import { test } from '../../test/helpers/unit.ts';
+import { assert } from '../../test/helpers/unit.ts';
 import { domainOf, domainToDisplay, normalizeAddress, normalizeDomain, parseProxyAddresses } from './address.ts';
 import type { Address } from './model.ts';
 

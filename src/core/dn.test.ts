@@ -1,5 +1,5 @@
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+import { test } from '../../test/helpers/unit.ts';
+import { assert } from '../../test/helpers/unit.ts';
 import { normalizeDn } from './dn.ts';
 
 test('D7 normalizeDn: case and spaces around separators do not matter', () => {

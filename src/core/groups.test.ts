@@ -1,5 +1,5 @@
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+import { test } from '../../test/helpers/unit.ts';
+import { assert } from '../../test/helpers/unit.ts';
 import { expandMembers } from './groups.ts';
 
 const edges = new Map<string, string[]>([

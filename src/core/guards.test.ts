@@ -1,5 +1,5 @@
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+import { test } from '../../test/helpers/unit.ts';
+import { assert } from '../../test/helpers/unit.ts';
 import { guardPlan } from './guards.ts';
 import type { Plan } from './model.ts';
 import { planRun } from './plan.ts';

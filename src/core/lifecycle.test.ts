@@ -1,5 +1,5 @@
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+import { test } from '../../test/helpers/unit.ts';
+import { assert } from '../../test/helpers/unit.ts';
 import { computeDeleteAfter, selectPurgeable } from './lifecycle.ts';
 
 test('R15/R20 computeDeleteAfter adds the delay in days; never → null', () => {

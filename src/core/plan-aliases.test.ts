@@ -1,5 +1,5 @@
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+import { test } from '../../test/helpers/unit.ts';
+import { assert } from '../../test/helpers/unit.ts';
 import { planRun } from './plan.ts';
 import { NOW, OTHER_CONN, addr, details, dirGroup, dirUser, opsOf, settings, snapshot, store, storeGroup, storeUser } from './test-fixtures.ts';
 

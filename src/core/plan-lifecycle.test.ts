@@ -1,5 +1,5 @@
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+import { test } from '../../test/helpers/unit.ts';
+import { assert } from '../../test/helpers/unit.ts';
 import { planRun } from './plan.ts';
 import type { DirUser, StoreUser } from './model.ts';
 import { CONN, NOW, OTHER_CONN, addr, details, dirGroup, dirUser, groupDn, opsOf, settings, snapshot, store, storeUser, userDn } from './test-fixtures.ts';

@@ -1,5 +1,5 @@
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+import { test } from '../../test/helpers/unit.ts';
+import { assert } from '../../test/helpers/unit.ts';
 import { planRun } from './plan.ts';
 import { CONN, NOW, OTHER_CONN, addr, details, dirUser, opsOf, settings, snapshot, store, storeUser, userDn } from './test-fixtures.ts';
 

@@ -3,8 +3,8 @@
  * shuffled inputs, address uniqueness after applying the plan in its documented order (R13), and
  * consistent counts (R52).
  */
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+import { test } from '../../test/helpers/unit.ts';
+import { assert } from '../../test/helpers/unit.ts';
 import { planRun } from './plan.ts';
 import type { Address, DirUser, Plan, StoreState, StoreUser, UserSource, UserState } from './model.ts';
 import { CONN, NOW, OTHER_CONN, addr, details, dirGroup, dirUser, settings, snapshot, store, storeGroup, storeUser, userDn } from './test-fixtures.ts';

@@ -2,8 +2,8 @@
  * A 100,000-entry synthetic run: the plan completes with exact counts (the time is printed as a
  * diagnostic, not asserted — machines differ).
  */
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+import { test } from '../../test/helpers/unit.ts';
+import { assert } from '../../test/helpers/unit.ts';
 import { planRun } from './plan.ts';
 import type { DirGroup, DirUser, StoreUser } from './model.ts';
 import { NOW, addr, details, dirGroup, dirUser, settings, snapshot, store, storeUser } from './test-fixtures.ts';

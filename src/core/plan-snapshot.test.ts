@@ -1,5 +1,5 @@
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
+import { test } from '../../test/helpers/unit.ts';
+import { assert } from '../../test/helpers/unit.ts';
 import { planRun } from './plan.ts';
 import { NOW, addr, dirContact, dirGroup, dirUser, groupDn, opsOf, settings, snapshot, store, storeContact, storeGroup, userDn } from './test-fixtures.ts';
 
