@@ -23,6 +23,8 @@ import { readRunRecord, type RunRecord } from '../../src/sync/run-record.ts';
 import { DEFAULT_CONNECTION_SETTINGS, type ConnectionSettings } from '../../src/core/connection.ts';
 import { RosterError } from '../../src/core/errors.ts';
 import { startFaultProxy, type FaultProxy } from '../helpers/tcp-fault.ts';
+import type { Slapd } from '../helpers/slapd.ts';
+import { generateUser, ldifModify, type GeneratorSpec } from '../fixtures/directory-generator.ts';
 
 export interface BedOptions {
   /** sqlite (a temp file) unless a PostgreSQL URL is given. */
@@ -185,5 +187,30 @@ export function displayNameChange(apply: (name: string) => Promise<void>, who: s
         assert.equal(u.state, 'active');
       },
     };
+  };
+}
+
+/** Connection settings of an OpenLDAP bed: the harness's reader over plain LDAP, small pages, short timeouts. */
+export function openldapBedSettings(slapd: Slapd, baseDn: string, pageSize = 50): Omit<ConnectionSettings, 'servers'> {
+  return {
+    ...DEFAULT_CONNECTION_SETTINGS, profile: 'openldap', allowPlainBind: true, bindDn: slapd.readerDn, baseDn,
+    pageSize, connectTimeoutMs: 3000, operationTimeoutMs: 5000,
+  };
+}
+
+/**
+ * A directory change for the "next run works" half of each case: renames the next eligible
+ * generated user (enabled, primary in a managed domain) each time it is called.
+ */
+export function generatedRenamer(spec: GeneratorSpec, slapd: Slapd): (tag: string) => FaultCase['change'] {
+  let picked = 0;
+  return (tag) => {
+    for (let i = picked; i < spec.users; i++) {
+      const u = generateUser(spec, i);
+      if (u.disabled || !u.managedPrimary || u.mails.length === 0) continue;
+      picked = i + 1;
+      return displayNameChange((name) => slapd.ldapModify(ldifModify(u.dn, [{ op: 'replace', attr: 'displayName', values: [name] }])), u.entryUUID, `Renamed ${tag}`);
+    }
+    throw new Error('no eligible user left');
   };
 }

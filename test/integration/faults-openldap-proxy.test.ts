@@ -12,9 +12,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSlapd, type Slapd } from '../helpers/slapd.ts';
 import type { Fault } from '../helpers/tcp-fault.ts';
-import { generateOpenLdapLdif, generateUser, ldifModify, type GeneratorSpec } from '../fixtures/directory-generator.ts';
+import { generateOpenLdapLdif, type GeneratorSpec } from '../fixtures/directory-generator.ts';
 import { runSync } from '../../src/sync/run-sync.ts';
-import { startFaultBed, displayNameChange, type FaultBed } from './faults-harness.ts';
+import { startFaultBed, openldapBedSettings, generatedRenamer, type FaultBed, type FaultCase } from './faults-harness.ts';
 
 const BASE = 'dc=example,dc=test';
 const spec: GeneratorSpec = { seed: 31, users: 200, baseDn: BASE, managedDomains: ['example.test', 'example.org'], unmanagedDomains: ['other.test'] };
@@ -23,7 +23,6 @@ const TIMEOUT_MS = 1500;
 
 let slapd: Slapd;
 let bed: FaultBed;
-let picked = 0;
 /** Byte offsets (server → client) of the end of the bind response and of the first page; client → server offset of the page-2 request. */
 let at: { bindEnd: number; page1End: number; page2Request: number; idTag: number; idValue: number; page1Code: number; groupsAt: number };
 
@@ -48,26 +47,16 @@ function lastResultCode(bytes: Buffer, from: number, end: number): number {
   return rc + 2;
 }
 
-function rename(tag: string) {
-  for (let i = picked; i < spec.users; i++) {
-    const u = generateUser(spec, i);
-    if (u.disabled || !u.managedPrimary || u.mails.length === 0) continue;
-    picked = i + 1;
-    return displayNameChange((name) => slapd.ldapModify(ldifModify(u.dn, [{ op: 'replace', attr: 'displayName', values: [name] }])), u.entryUUID, `Renamed ${tag}`);
-  }
-  throw new Error('no eligible user left');
-}
+
+let rename: (tag: string) => FaultCase['change'];
 
 before(async () => {
   slapd = await startSlapd({ ldif: gen.toString() });
+  rename = generatedRenamer(spec, slapd);
   bed = await startFaultBed({
     domains: spec.managedDomains,
     target: { host: slapd.host, port: slapd.port },
-    settings: {
-      profile: 'openldap', caFile: null, allowPlainBind: true, bindDn: slapd.readerDn, baseDn: BASE, customFilter: null, attributeOverrides: {},
-      publicFolderClass: null, netbiosDomain: null, options: { syncDisabledUsers: false, syncPublicFolders: false, readContacts: false },
-      deletionDelayDays: 7, pageSize: 50, connectTimeoutMs: 3000, operationTimeoutMs: 5000,
-    },
+    settings: openldapBedSettings(slapd, BASE),
     bindPassword: slapd.readerPassword,
   });
 });

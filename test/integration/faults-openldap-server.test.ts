@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { startSlapd, type Slapd } from '../helpers/slapd.ts';
 import { generateOpenLdapLdif, generateUser, ldifEntry, ldifModify, type GeneratorSpec } from '../fixtures/directory-generator.ts';
 import { runSync } from '../../src/sync/run-sync.ts';
-import { startFaultBed, displayNameChange, type FaultBed } from './faults-harness.ts';
+import { startFaultBed, openldapBedSettings, generatedRenamer, displayNameChange, type FaultBed } from './faults-harness.ts';
 
 const BASE = 'dc=example,dc=test';
 const spec: GeneratorSpec = { seed: 23, users: 300, baseDn: BASE, managedDomains: ['example.test', 'example.org'], unmanagedDomains: ['other.test'] };
@@ -67,11 +67,7 @@ before(async () => {
   bed = await startFaultBed({
     domains: spec.managedDomains,
     target: { host: slapd.host, port: slapd.port },
-    settings: {
-      profile: 'openldap', caFile: null, allowPlainBind: true, bindDn: slapd.readerDn, baseDn: BASE, customFilter: null, attributeOverrides: {},
-      publicFolderClass: null, netbiosDomain: null, options: { syncDisabledUsers: false, syncPublicFolders: false, readContacts: false },
-      deletionDelayDays: 7, pageSize: 50, connectTimeoutMs: 3000, operationTimeoutMs: 5000,
-    },
+    settings: openldapBedSettings(slapd, BASE),
     bindPassword: slapd.readerPassword,
   });
 });

@@ -9,9 +9,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSlapd, type Slapd } from '../helpers/slapd.ts';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
-import { generateOpenLdapLdif, generateUser, ldifEntry, ldifModify, type GeneratorSpec } from '../fixtures/directory-generator.ts';
+import { generateOpenLdapLdif, generateUser, ldifEntry, type GeneratorSpec } from '../fixtures/directory-generator.ts';
 import { runSync } from '../../src/sync/run-sync.ts';
-import { startFaultBed, displayNameChange, type FaultBed, type FaultCase } from './faults-harness.ts';
+import { startFaultBed, openldapBedSettings, generatedRenamer, type FaultBed, type FaultCase } from './faults-harness.ts';
 
 const BASE = 'dc=example,dc=test';
 const spec: GeneratorSpec = { seed: 41, users: 250, baseDn: BASE, managedDomains: ['example.test', 'example.org'], unmanagedDomains: ['other.test'] };
@@ -23,31 +23,20 @@ const LIMITED_PW = 'pw-limit-size-secret';
 let pg: TestPostgres;
 let slapd: Slapd;
 let bed: FaultBed;
-let picked = 0;
 
-function rename(tag: string): FaultCase['change'] {
-  for (let i = picked; i < spec.users; i++) {
-    const u = generateUser(spec, i);
-    if (u.disabled || !u.managedPrimary || u.mails.length === 0) continue;
-    picked = i + 1;
-    return displayNameChange((name) => slapd.ldapModify(ldifModify(u.dn, [{ op: 'replace', attr: 'displayName', values: [name] }])), u.entryUUID, `Renamed ${tag}`);
-  }
-  throw new Error('no eligible user left');
-}
+
+let rename: (tag: string) => FaultCase['change'];
 
 before(async () => {
   pg = await startPostgres();
   const account = ldifEntry(LIMITED, { objectClass: ['top', 'person'], cn: 'limit-size', sn: 'limit', userPassword: LIMITED_PW });
   slapd = await startSlapd({ ldif: gen.toString() + account, extraConfig: `limits dn.exact="${LIMITED}" size=${SIZE_LIMIT}` });
+  rename = generatedRenamer(spec, slapd);
   bed = await startFaultBed({
     databaseUrl: await pg.createDatabase(),
     domains: spec.managedDomains,
     target: { host: slapd.host, port: slapd.port },
-    settings: {
-      profile: 'openldap', caFile: null, allowPlainBind: true, bindDn: slapd.readerDn, baseDn: BASE, customFilter: null, attributeOverrides: {},
-      publicFolderClass: null, netbiosDomain: null, options: { syncDisabledUsers: false, syncPublicFolders: false, readContacts: false },
-      deletionDelayDays: 7, pageSize: 40, connectTimeoutMs: 3000, operationTimeoutMs: 5000,
-    },
+    settings: openldapBedSettings(slapd, BASE, 40),
     bindPassword: slapd.readerPassword,
   });
 });

@@ -8,7 +8,7 @@ import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import { RosterError } from '../../core/errors.ts';
 import type { Database } from '../schema.ts';
-import { type AdminContext, type Executor, writeAudit } from './audit.ts';
+import { type AdminContext, type Executor, assertTenantConnection, writeAudit } from './audit.ts';
 import { inTransaction, insertUser, parseAddress } from './users.ts';
 
 export interface AdditionView {
@@ -18,16 +18,6 @@ export interface AdditionView {
   createdAt: string;
   /** The user the addition created (null if it has been deleted since). */
   user: { id: string; source: string; state: string } | null;
-}
-
-async function connectionOfTenant(ex: Executor, tenantId: string, connectionId: string): Promise<void> {
-  const c = await ex
-    .selectFrom('connections')
-    .select('id')
-    .where('id', '=', connectionId)
-    .where('tenant_id', '=', tenantId)
-    .executeTakeFirst();
-  if (c === undefined) throw new RosterError('not_found', 'no such connection in this tenant');
 }
 
 /**
@@ -43,7 +33,7 @@ export async function addAddition(
 ): Promise<AdditionView> {
   const address = parseAddress(rawAddress);
   return inTransaction(db, async (trx) => {
-    await connectionOfTenant(trx, tenantId, connectionId);
+    await assertTenantConnection(trx, tenantId, connectionId);
     // insertUser checks the managed domain, the address space and the additions lists.
     const user = await insertUser(trx, tenantId, { address }, { source: 'addition', connectionId }, ctx);
     const id = crypto.randomUUID();
@@ -65,7 +55,7 @@ export async function addAddition(
 
 /** The connection's additions by address, each with the state of its user. */
 export async function listAdditions(db: Executor, tenantId: string, connectionId: string): Promise<AdditionView[]> {
-  await connectionOfTenant(db, tenantId, connectionId);
+  await assertTenantConnection(db, tenantId, connectionId);
   const rows = await db
     .selectFrom('additions')
     .leftJoin('addresses', (j) => j.on(sql`lower(addresses.address)`, '=', sql.ref('additions.address')).on('addresses.role', '=', 'primary'))
@@ -104,7 +94,7 @@ export async function removeAddition(
 ): Promise<AdditionView> {
   const address = parseAddress(rawAddress);
   return inTransaction(db, async (trx) => {
-    await connectionOfTenant(trx, tenantId, connectionId);
+    await assertTenantConnection(trx, tenantId, connectionId);
     const row = await trx
       .selectFrom('additions')
       .selectAll()

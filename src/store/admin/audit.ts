@@ -8,6 +8,7 @@
  */
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
+import { RosterError } from '../../core/errors.ts';
 
 /** Who acts and when (D1: `cli:<os user>`; D5: `now` is the lifecycle clock, an ISO string). */
 export interface AdminContext {
@@ -98,4 +99,15 @@ export function isUniqueViolation(e: unknown): boolean {
   if (err.code === '23505') return true; // PostgreSQL unique_violation
   const msg = typeof err.message === 'string' ? err.message : '';
   return /UNIQUE constraint failed/i.test(msg);
+}
+
+/** Checks that the connection is the tenant's: a connection id from elsewhere never leaks (R44). */
+export async function assertTenantConnection(ex: Executor, tenantId: string, connectionId: string): Promise<void> {
+  const c = await ex
+    .selectFrom('connections')
+    .select('id')
+    .where('id', '=', connectionId)
+    .where('tenant_id', '=', tenantId)
+    .executeTakeFirst();
+  if (c === undefined) throw new RosterError('not_found', 'no such connection in this tenant');
 }

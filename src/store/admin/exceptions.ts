@@ -6,7 +6,7 @@
 import type { Kysely } from 'kysely';
 import { RosterError } from '../../core/errors.ts';
 import type { Database } from '../schema.ts';
-import { type AdminContext, type Executor, writeAudit } from './audit.ts';
+import { type AdminContext, type Executor, assertTenantConnection, writeAudit } from './audit.ts';
 import { inTransaction, parseAddress } from './users.ts';
 
 export type ExceptionKind = 'user' | 'group' | 'alias';
@@ -47,17 +47,6 @@ function toView(r: Database['exceptions']): ExceptionView {
   };
 }
 
-/** Checks that the connection is the tenant's (a connection id from elsewhere never leaks, R44). */
-async function assertConnection(ex: Executor, tenantId: string, connectionId: string): Promise<void> {
-  const c = await ex
-    .selectFrom('connections')
-    .select('id')
-    .where('id', '=', connectionId)
-    .where('tenant_id', '=', tenantId)
-    .executeTakeFirst();
-  if (c === undefined) throw new RosterError('not_found', `no such connection in this tenant`);
-}
-
 /** Adds an exception; the same anchor (or alias address) twice on one connection is a 'conflict'. */
 export async function addException(
   db: Kysely<Database>,
@@ -75,7 +64,7 @@ export async function addException(
   const dn = input.kind === 'alias' ? null : (input.dn ?? null)?.trim() || null;
   if (dn !== null && dn.length > 4096) throw new RosterError('bad_input', 'the DN is too long');
   return inTransaction(db, async (trx) => {
-    await assertConnection(trx, tenantId, connectionId);
+    await assertTenantConnection(trx, tenantId, connectionId);
     let dup = trx.selectFrom('exceptions').select('id').where('connection_id', '=', connectionId);
     dup = anchor !== null ? dup.where('anchor', '=', anchor).where('kind', '=', input.kind) : dup.where('address', '=', address);
     if ((await dup.executeTakeFirst()) !== undefined) {
@@ -101,7 +90,7 @@ export async function addException(
 
 /** The connection's exceptions: users, then groups, then aliases; by anchor or address. */
 export async function listExceptions(db: Executor, tenantId: string, connectionId: string): Promise<ExceptionView[]> {
-  await assertConnection(db, tenantId, connectionId);
+  await assertTenantConnection(db, tenantId, connectionId);
   const rows = await db
     .selectFrom('exceptions')
     .selectAll()
@@ -127,7 +116,7 @@ export async function removeException(
 ): Promise<ExceptionView> {
   const k = key.trim().toLowerCase();
   return inTransaction(db, async (trx) => {
-    await assertConnection(trx, tenantId, connectionId);
+    await assertTenantConnection(trx, tenantId, connectionId);
     const row = await trx
       .selectFrom('exceptions')
       .selectAll()
