@@ -51,11 +51,6 @@ export function ldapResultCode(e: unknown): number | null {
   return null;
 }
 
-/** True when the error is a failed TLS certificate or host name verification (R43). */
-export function isTlsVerifyError(e: unknown): boolean {
-  return e instanceof Error && 'code' in e && TLS_VERIFY_CODES.has(String((e as { code: unknown }).code));
-}
-
 /** A short description of what went wrong, e.g. "size limit exceeded" or "connection refused". */
 export function describeLdapError(e: unknown, timeouts?: { connectMs?: number; operationMs?: number }): string {
   const code = ldapResultCode(e);
