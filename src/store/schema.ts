@@ -209,6 +209,61 @@ export interface ServerHealthTable {
   last_success_at: string | null;
 }
 
+/** R61 (migration 0003): one distinct folded word (src/core/fold.ts) of an object's name; exactly one owner id set. */
+export interface SearchTermTable {
+  tenant_id: string;
+  term: string; // PG: COLLATE "C" (prefix = byte range, as on SQLite)
+  user_id: string | null; // FK users ON DELETE CASCADE (display name, given name, surname)
+  group_id: string | null; // FK groups ON DELETE CASCADE (name)
+  contact_id: string | null; // FK contacts ON DELETE CASCADE (name)
+}
+
+export type DuplicateKind = 'display_name' | 'group_name' | 'contact_name' | 'kerberos_name' | 'ntlm_name' | 'address';
+
+/** R63 (migration 0003): a duplicate found by a connection's complete read; UNIQUE (connection_id, kind, key). */
+export interface DuplicateFindingTable {
+  id: string;
+  tenant_id: string;
+  connection_id: string; // FK connections ON DELETE CASCADE: the connection whose read found it
+  run_id: string; // FK runs ON DELETE CASCADE: the run that last confirmed it
+  kind: DuplicateKind;
+  value: string; // as shown
+  key: string; // normalized (what was compared)
+  objects: string; // JSON DuplicateObject[] (src/store/duplicates.ts)
+  first_seen_at: string; // lifecycle clock (D5)
+  last_seen_at: string;
+}
+
+/** R63 consequences in force: a user affected by a finding; rows go with the finding or the user. */
+export interface FindingUserTable {
+  finding_id: string;
+  user_id: string;
+  consequence: 'no_spoofing_protection' | 'no_personal_features';
+}
+
+/** R62 (migration 0003): a tenant message rule; UNIQUE (tenant_id, name). */
+export interface MessageRuleTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  action: 'allow' | 'block' | 'quarantine' | 'tag';
+  created_at: string;
+  updated_at: string;
+}
+
+/** R62: a sender or recipient of a message rule: a user (by id), a directory group (by connection + anchor) or an address. */
+export interface MessageRuleTargetTable {
+  id: string;
+  rule_id: string; // FK message_rules ON DELETE CASCADE
+  role: 'sender' | 'recipient';
+  kind: 'user' | 'group' | 'address';
+  user_id: string | null; // FK users ON DELETE CASCADE
+  connection_id: string | null; // FK connections ON DELETE CASCADE
+  anchor: string | null;
+  address: string | null;
+  label: string; // what the admin named (address, or group name at the time), for display
+}
+
 export interface Database {
   providers: ProviderTable;
   tenants: TenantTable;
@@ -228,4 +283,9 @@ export interface Database {
   run_items: RunItemTable;
   audit: AuditTable;
   server_health: ServerHealthTable;
+  search_terms: SearchTermTable;
+  duplicate_findings: DuplicateFindingTable;
+  finding_users: FindingUserTable;
+  message_rules: MessageRuleTable;
+  message_rule_targets: MessageRuleTargetTable;
 }

@@ -7,10 +7,12 @@ import type { Migration } from 'kysely/migration';
 import type { Dialect } from '../db.ts';
 import { initialMigration } from './0001-initial.ts';
 import { serverHealthMigration } from './0002-server-health.ts';
+import { lookupsMigration } from './0003-lookups.ts';
 
 export function allMigrations(dialect: Dialect): Record<string, Migration> {
   return {
     '0001_initial': initialMigration(dialect),
     '0002_server_health': serverHealthMigration(),
+    '0003_lookups': lookupsMigration(dialect),
   };
 }
