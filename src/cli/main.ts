@@ -32,6 +32,11 @@ const COMMANDS: Record<string, () => Promise<{ register: Register }>> = {
   additions: () => import('./commands/additions.ts'),
   runs: () => import('./commands/runs.ts'),
   purge: () => import('./commands/purge.ts'),
+  cache: () => import('./commands/cache.ts'),
+  lookup: () => import('./commands/lookup.ts'),
+  'message-rules': () => import('./commands/message-rules.ts'),
+  duplicates: () => import('./commands/duplicates.ts'),
+  postfix: () => import('./commands/postfix.ts'),
 };
 
 /** The modules to register for `argv`: the named command's alone, or all (in the help's order). */
