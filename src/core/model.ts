@@ -40,6 +40,8 @@ export type IssueCode =
   | 'several_smtp_primaries' // AD: more than one `SMTP:` value (R4)
   | 'address_taken' // an alias or group address already held by another object (R13)
   | 'address_claimed_by_other_entry' // two entries of one read claimed one free address (R13)
+  | 'address_won_by_priority' // R51: an alias taken from a user of a lower-priority connection (detail: that user's primary)
+  | 'user_taken_over' // R51/D6: a user of another connection (lower priority, or pending deletion there) matched by address and re-anchored here
   | 'alias_unmanaged_domain' // alias not qualifying (R13)
   | 'alias_excepted' // R30
   | 'continuation_reference' // R5: recorded, not followed
@@ -226,6 +228,13 @@ export interface RunSettings {
   connectionId: string;
   /** R51: lower number wins an address among the tenant's connections. */
   connectionPriority: number;
+  /**
+   * R51: the priority of every enabled connection of the tenant, by id (this one included). A user
+   * anchored to a connection with a HIGHER number (lower priority) than this one yields to this run:
+   * an entry may match it by address (taking it over), and take its aliases. Absent or missing
+   * entries: the other connection never yields (holder keeps, R13).
+   */
+  connectionPriorities?: Readonly<Record<string, number>>;
   /** Managed domains of the tenant, ASCII lower-case. */
   managedDomains: string[];
   options: SyncOptions;

@@ -3,7 +3,7 @@
  * who gets each address claimed by its candidates:
  * - held by a user that is not an active candidate of this run (unmatched, flagged, deactivated,
  *   another connection's), by a foreign object, or by a group of this connection still in the
- *   read → taken;
+ *   read → taken; except an alias of a user of a lower-priority connection, which yields (R51);
  * - held by an active candidate's user → that user keeps it if its entry still claims it, else it
  *   is released in this run (so addresses can move, and swap, between entries);
  * - free or released, several claimants → the entry whose primary sorts first (then anchor).
@@ -24,6 +24,12 @@ export interface ClaimContext {
   ownerOf: (address: Address) => string | undefined;
   /** Addresses that users may not take: foreign objects and groups of this connection kept by the read. */
   blocked: ReadonlySet<Address>;
+  /**
+   * R51: true when `address` is held, as an alias, by a user that is no candidate of this run and
+   * whose connection yields to this one by priority: a claimant here takes it (planRun removes it
+   * from that user). Absent: nothing yields.
+   */
+  yields?: (address: Address) => boolean;
 }
 
 export interface ClaimResult {
@@ -102,6 +108,8 @@ function round(
         if (stable !== undefined) {
           if (claims(stable, address)) stableWins = true;
           else winner = list === null ? (claimed as Candidate) : best(list);
+        } else if (ctx.yields?.(address) === true) {
+          winner = list === null ? (claimed as Candidate) : best(list);
         }
       }
     } else if (!ctx.blocked.has(address)) {

@@ -24,17 +24,31 @@ export function indexUsers(users: readonly StoreUser[], connectionId: string): U
 }
 
 /**
- * D6: an address match may pick only a user with no anchor, or one anchored to this connection
- * whose anchor is absent from this read. A user anchored to ANOTHER connection is never matched:
- * its address is simply taken. (R51 connection priorities, which may move an address between
- * connections, arrive in a later issue and will change this function.) Entra users belong to
- * another directory service (R80) and are not matched either.
+ * R51: whether a user anchored to `otherConnectionId` yields to this run — its connection has a
+ * strictly higher priority number (lower priority) than this one. Equal or unknown: it does not.
  */
-function addressMatchable(u: StoreUser, connectionId: string, readAnchors: ReadonlySet<string>): boolean {
-  if (u.source === 'entra') return false;
-  if (u.connectionId !== null && u.connectionId !== connectionId) return false;
-  return u.anchor === null || (u.connectionId === connectionId && !readAnchors.has(u.anchor));
+export function yieldsToThisRun(otherConnectionId: string, settings: Pick<RunSettings, 'connectionPriority' | 'connectionPriorities'>): boolean {
+  const other = settings.connectionPriorities?.[otherConnectionId];
+  return other !== undefined && other > settings.connectionPriority;
 }
+
+/**
+ * D6: an address match may pick only a user with no anchor, or one anchored to this connection
+ * whose anchor is absent from this read. A user anchored to ANOTHER connection is matched only
+ * when that connection yields by priority (R51: this entry takes the user over, keeping its rules
+ * and archive), or when that user is pending deletion there (its directory no longer wants it; the
+ * entry here restores it); otherwise its address is simply taken. Entra users belong to another
+ * directory service (R80) and are never matched.
+ */
+function addressMatchable(u: StoreUser, settings: MatchSettings, readAnchors: ReadonlySet<string>): boolean {
+  if (u.source === 'entra') return false;
+  if (u.connectionId !== null && u.connectionId !== settings.connectionId) {
+    return u.state === 'pending_deletion' || yieldsToThisRun(u.connectionId, settings);
+  }
+  return u.anchor === null || (u.connectionId === settings.connectionId && !readAnchors.has(u.anchor));
+}
+
+export type MatchSettings = Pick<RunSettings, 'connectionId' | 'connectionPriority' | 'connectionPriorities'>;
 
 /**
  * R11: matches entries by anchor first, then — in entry order by (primary, anchor) — by primary,
@@ -46,7 +60,7 @@ function addressMatchable(u: StoreUser, connectionId: string, readAnchors: Reado
 export function matchEntries(
   entries: readonly DirUser[],
   idx: UserIndex,
-  connectionId: string,
+  settings: MatchSettings,
   readAnchors: ReadonlySet<string>,
   uniqueAnchors: boolean,
 ): Map<DirUser, { user: StoreUser; by: 'anchor' | 'primary' | 'alias' }> {
@@ -69,7 +83,7 @@ export function matchEntries(
     for (const e of rest) {
       if (e.primary === null || result.has(e)) continue;
       const u = map.get(e.primary);
-      if (u === undefined || taken.has(u.id) || !addressMatchable(u, connectionId, readAnchors)) continue;
+      if (u === undefined || taken.has(u.id) || !addressMatchable(u, settings, readAnchors)) continue;
       result.set(e, { user: u, by });
       taken.add(u.id);
     }

@@ -74,7 +74,11 @@ function scenario(seed: number) {
   return {
     snap: snapshot({ users, groups }),
     st: store({ users: uniqueUsers, groups: storeGroups, foreignAddresses: foreign }),
-    s: settings({ additions: r() < 0.5 ? [POOL[0] as Address] : [], flagUnanchored: r() < 0.5, exceptions: { aliases: r() < 0.3 ? [POOL[1] as Address] : [] } }),
+    // R51: a third of the tenants rank the other connection lower, a third higher, a third not at all.
+    s: settings({
+      additions: r() < 0.5 ? [POOL[0] as Address] : [], flagUnanchored: r() < 0.5, exceptions: { aliases: r() < 0.3 ? [POOL[1] as Address] : [] },
+      ...(() => { const k = r(); return k < 1 / 3 ? { connectionPriorities: { [CONN]: 1, [OTHER_CONN]: 2 } } : k < 2 / 3 ? { connectionPriorities: { [CONN]: 1, [OTHER_CONN]: 0 } } : {}; })(),
+    }),
   };
 }
 

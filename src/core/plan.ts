@@ -11,7 +11,7 @@
 import type { Address, DirectorySnapshot, Plan, PlanOp, RunCounts, RunSettings, SkipReason, StoreState, StoreUser } from './model.ts';
 import { type Candidate, IssueList, type SkipMap, cmp } from './plan-context.ts';
 import { computeExcepted, precheckEntry, resolveMembers } from './plan-eligibility.ts';
-import { type UserIndex, buildCandidate, indexUsers, matchEntries } from './plan-match.ts';
+import { type UserIndex, buildCandidate, indexUsers, matchEntries, yieldsToThisRun } from './plan-match.ts';
 import { settleClaims } from './plan-claims.ts';
 import { planCandidate, planFlags } from './plan-users.ts';
 import { keptGroups, planSnapshot } from './plan-snapshot.ts';
@@ -46,8 +46,28 @@ export function planRun(snapshot: DirectorySnapshot, store: StoreState, settings
   const idx = indexUsers(users, settings.connectionId);
   const readAnchors = new Set<string>();
   for (const e of entries) readAnchors.add(e.anchor);
-  const matches = matchEntries(eligible, idx, settings.connectionId, readAnchors, readAnchors.size === entries.length);
+  const matches = matchEntries(eligible, idx, settings, readAnchors, readAnchors.size === entries.length);
   const candidates = eligible.map((e) => buildCandidate(e, matches.get(e), managed, exceptedAliases, issues));
+  const candidateUsers = new Set<string>();
+  for (const c of candidates) {
+    if (c.user === null) continue;
+    candidateUsers.add(c.user.id);
+    // R51/D6: a user of another connection matched by address is taken over (re-anchored here).
+    if (c.user.connectionId !== null && c.user.connectionId !== settings.connectionId) {
+      issues.add(c.entry.anchor, c.entry.dn, {
+        code: 'user_taken_over',
+        value: c.user.primary,
+        detail: c.user.state === 'pending_deletion' ? `pending deletion in connection ${c.user.connectionId}` : `from lower-priority connection ${c.user.connectionId}`,
+      });
+    }
+  }
+  // R51: an alias held by a user of a lower-priority connection (not a candidate here) yields.
+  const yieldingHolder = (a: Address): StoreUser | undefined => {
+    const u = idx.byAlias.get(a);
+    if (u === undefined || u.primary === a || u.connectionId === null || u.connectionId === settings.connectionId) return undefined;
+    if (u.state === 'deactivated' || candidateUsers.has(u.id) || !yieldsToThisRun(u.connectionId, settings)) return undefined;
+    return u;
+  };
 
   // 3. Settle addresses. A stored group of this connection that the read keeps still holds its
   // address while users are planned: apply writes users before groups, so a user cannot take it
@@ -55,7 +75,11 @@ export function planRun(snapshot: DirectorySnapshot, store: StoreState, settings
   const kept = new Set(keptGroups(snapshot, excepted).map((g) => g.anchor));
   const blocked = new Set<Address>(store.foreignAddresses.map((f) => f.address));
   for (const g of store.groups) if (g.address !== null && kept.has(g.anchor)) blocked.add(g.address);
-  const { settled, lost, holderAfter } = settleClaims(candidates, { ownerOf: (a) => (idx.byPrimary.get(a) ?? idx.byAlias.get(a))?.id, blocked }, issues);
+  const { settled, lost, holderAfter } = settleClaims(
+    candidates,
+    { ownerOf: (a) => (idx.byPrimary.get(a) ?? idx.byAlias.get(a))?.id, blocked, yields: (a) => yieldingHolder(a) !== undefined },
+    issues,
+  );
   for (const c of lost) skips.set(c.entry.anchor, { entry: c.entry, reason: 'address_taken', value: c.primaryClaim });
 
   // 4. User ops.
@@ -73,6 +97,12 @@ export function planRun(snapshot: DirectorySnapshot, store: StoreState, settings
     }
   }
   for (const c of settled) {
+    for (const a of c.primaryClaim === c.user?.primary ? c.aliases : [c.primaryClaim, ...c.aliases]) {
+      const from = yieldingHolder(a);
+      if (from === undefined) continue;
+      ops.push({ op: 'remove_alias', userId: from.id, address: a });
+      issues.add(c.entry.anchor, c.entry.dn, { code: 'address_won_by_priority', value: a, detail: `from ${from.primary} of lower-priority connection ${from.connectionId}` });
+    }
     const own = planCandidate(c, settings, archiveIdOf);
     if (c.user !== null) {
       matchedIds.add(c.user.id);

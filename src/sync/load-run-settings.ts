@@ -34,10 +34,13 @@ export async function loadRunSettings(db: Kysely<Database>, conn: ConnectionRow)
   const exceptions = await db.selectFrom('exceptions').select(['kind', 'anchor', 'address']).where('connection_id', '=', conn.id).execute();
   const additions = await db.selectFrom('additions').select('address').where('connection_id', '=', conn.id).orderBy('address').execute();
   const pick = (kind: string) => exceptions.filter((e) => e.kind === kind);
+  // R51: every connection of the tenant (enabled or not: a paused connection keeps its rank).
+  const ranks = await db.selectFrom('connections').select(['id', 'priority']).where('tenant_id', '=', conn.tenantId).orderBy('id').execute();
   return {
     tenantId: conn.tenantId,
     connectionId: conn.id,
     connectionPriority: conn.priority,
+    connectionPriorities: Object.fromEntries(ranks.map((r) => [r.id, r.priority])),
     managedDomains: domains.map((d) => d.name.toLowerCase()),
     options: conn.settings.options,
     deletionDelayDays: conn.settings.deletionDelayDays,
