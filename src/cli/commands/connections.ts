@@ -2,6 +2,7 @@
  * `roster connections add|edit|show|list|delete --tenant t` (R1–R3, R20, R42, R43, R51).
  * The bind password never travels as a flag value and is never printed (R42).
  */
+import { cacheStatus, humanAge } from '../../store/admin/cache.ts';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { getTenant } from '../../store/admin/tenants.ts';
@@ -115,11 +116,16 @@ export function register(program: Command, ctx: CliContext): void {
     .requiredOption('--tenant <name>', 'tenant')
     .option('--provider <name>', 'provider of the tenant')
     .action(async (name: string, o: TenantOpt) => {
-      const { c, health } = await withStore(ctx, async (s) => {
-        const conn = await getConnection(s.db, await getTenant(s.db, o.tenant, o.provider), name);
-        return { c: conn, health: await loadServerHealth(s.db, conn.id) };
+      const now = ctx.now();
+      const { c, health, cache } = await withStore(ctx, async (s) => {
+        const tenant = await getTenant(s.db, o.tenant, o.provider);
+        const conn = await getConnection(s.db, tenant, name);
+        return { c: conn, health: await loadServerHealth(s.db, conn.id), cache: (await cacheStatus(s.db, tenant, now, conn.id))[0] ?? null };
       });
-      ctx.emit({ ...c, serverHealth: health }, [...describe(c), ...healthLines(health, Date.now())]);
+      // R60: the cache's age and state, so an operator sees at once that lookups serve old data.
+      const cacheLine = cache === null ? [] : [`cache: ${cache.state}${cache.ageSeconds === null ? '' : `, last complete read ${cache.lastCompleteReadAt} (${humanAge(cache.ageSeconds)} ago)`}` +
+        (cache.since !== null ? `; newer run ${cache.since.status}: ${cache.since.error ?? ''}` : '')];
+      ctx.emit({ ...c, serverHealth: health, cache }, [...describe(c), ...healthLines(health, Date.now()), ...cacheLine]);
     });
   cmd
     .command('list')
