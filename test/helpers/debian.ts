@@ -10,6 +10,9 @@ export const PACKAGE_SETS = {
   openldap: ['slapd', 'ldap-utils'],
   samba: ['samba', 'krb5-user', 'ldb-tools', 'dnsutils', 'winbind', 'smbclient'],
   postgres: ['postgresql'],
+  // Postfix for the recipient-validation tests (test/helpers/postfix.ts): a private instance only;
+  // debconf "No configuration" below keeps the system one unconfigured and never started.
+  postfix: ['postfix', 'postfix-ldap'],
   tools: ['openssl', 'procps', 'iproute2'],
 } as const;
 
@@ -33,6 +36,7 @@ export function ensurePackages(...sets: PackageSet[]): void {
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   // Never create or start the system instances: slapd unconfigured, no service starts.
   execFileSync('sh', ['-c', 'echo "slapd slapd/no_configuration boolean true" | debconf-set-selections'], { env });
+  execFileSync('sh', ['-c', 'echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections'], { env });
   const policy = '/usr/sbin/policy-rc.d';
   const ownPolicy = !existsSync(policy);
   if (ownPolicy) writeFileSync(policy, '#!/bin/sh\nexit 101\n', { mode: 0o755 });

@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Kysely } from 'kysely';
+import { forEachDialect } from '../../test/helpers/dialects.ts';
+import { T0, insertUserRow, seedTenant } from '../../test/helpers/admin-fixtures.ts';
+import type { Database } from '../store/schema.ts';
+import { answerMap, createResolver } from './maps.ts';
+import { showReply } from './socketmap.ts';
+
+/**
+ * One tenant with every kind of holder R61 names, plus a second tenant: the maps answer from these
+ * rows exactly as `roster postfix serve` does.
+ */
+async function seedHolders(db: Kysely<Database>): Promise<void> {
+  const s = await seedTenant(db, { tenant: 'acme', domains: ['acme.test', 'xn--bcher-kva.test'], connections: ['main'] });
+  const conn = s.connections['main']!;
+  await insertUserRow(db, s.tenantId, { address: 'ann@acme.test', aliases: ['ann.b@acme.test', 'anna@xn--bcher-kva.test'], connectionId: conn });
+  await insertUserRow(db, s.tenantId, { address: 'flag@acme.test', aliases: ['flag.alias@acme.test'], connectionId: conn, state: 'pending_deletion', flagReason: 'missing', flaggedAt: T0 });
+  await insertUserRow(db, s.tenantId, { address: 'deact@acme.test', aliases: ['deact.alias@acme.test'], state: 'deactivated', source: 'manual' });
+  await insertUserRow(db, s.tenantId, { address: 'noaccess@acme.test', state: 'active', access: false, source: 'manual' });
+  await insertUserRow(db, s.tenantId, { address: 'man@acme.test', source: 'manual' });
+  const pf = await insertUserRow(db, s.tenantId, { address: 'folder@acme.test', aliases: ['folder.alias@acme.test'], connectionId: conn });
+  await db.updateTable('users').set({ kind: 'public_folder' }).where('id', '=', pf).execute();
+  const gid = crypto.randomUUID();
+  await db.insertInto('groups').values({ id: gid, tenant_id: s.tenantId, connection_id: conn, anchor: 'g1', dn: 'cn=staff', name: 'Staff', created_at: T0, updated_at: T0 }).execute();
+  await db.insertInto('addresses').values({ address: 'staff@acme.test', tenant_id: s.tenantId, role: 'group', user_id: null, group_id: gid }).execute();
+  const cid = crypto.randomUUID();
+  await db.insertInto('contacts').values({ id: cid, tenant_id: s.tenantId, connection_id: conn, anchor: 'c1', dn: 'cn=ext', name: 'External', created_at: T0, updated_at: T0 }).execute();
+  await db.insertInto('contact_addresses').values([{ contact_id: cid, address: 'contact@acme.test' }, { contact_id: cid, address: 'ann@acme.test' }]).execute();
+  const other = await seedTenant(db, { tenant: 'globex', domains: ['globex.test'] });
+  await insertUserRow(db, other.tenantId, { address: 'gus@globex.test', aliases: ['gustav@globex.test'], source: 'manual' });
+}
+
+/** Every map's answer for `key`, as Postfix would log it. */
+async function answers(db: Kysely<Database>, key: string): Promise<{ recipient: string; alias: string; domain: string }> {
+  return {
+    recipient: showReply(await answerMap(db, 'recipient', key)),
+    alias: showReply(await answerMap(db, 'alias', key)),
+    domain: showReply(await answerMap(db, 'domain', key)),
+  };
+}
+
+forEachDialect('postfix maps', (open) => {
+  test('R61 recipient map: active users (primary and alias), public folders and groups are valid → OK <address>', async () => {
+    const { db } = await open();
+    await seedHolders(db);
+    for (const a of ['ann@acme.test', 'ann.b@acme.test', 'man@acme.test', 'folder@acme.test', 'folder.alias@acme.test', 'staff@acme.test', 'gus@globex.test', 'gustav@globex.test']) {
+      assert.equal(showReply(await answerMap(db, 'recipient', a)), `OK ${a}`, a);
+    }
+  });
+
+  test('R61 recipient map: flagged, deactivated, access-disabled, contact-only, unknown and unmanaged addresses are NOTFOUND', async () => {
+    const { db } = await open();
+    await seedHolders(db);
+    for (const a of ['flag@acme.test', 'flag.alias@acme.test', 'deact@acme.test', 'deact.alias@acme.test', 'noaccess@acme.test', 'contact@acme.test', 'nobody@acme.test', 'ann@unmanaged.test']) {
+      assert.equal(showReply(await answerMap(db, 'recipient', a)), 'NOTFOUND', a);
+    }
+  });
+
+  test('R61 R4 keys are case-insensitive and IDN domains match their punycode form; answers use the normalized address', async () => {
+    const { db } = await open();
+    await seedHolders(db);
+    assert.equal(showReply(await answerMap(db, 'recipient', 'ANN@Acme.TEST')), 'OK ann@acme.test');
+    assert.equal(showReply(await answerMap(db, 'recipient', 'Anna@BÜCHER.test')), 'OK anna@xn--bcher-kva.test');
+    assert.equal(showReply(await answerMap(db, 'recipient', 'anna@xn--bcher-kva.test')), 'OK anna@xn--bcher-kva.test');
+    assert.equal(showReply(await answerMap(db, 'alias', 'ANNA@bücher.test')), 'OK ann@acme.test');
+    assert.equal(showReply(await answerMap(db, 'domain', 'BÜCHER.test')), 'OK xn--bcher-kva.test');
+  });
+
+  test('R61 partial and malformed keys (@domain, bare local part, empty, spaces, two @) are NOTFOUND on every map', async () => {
+    const { db } = await open();
+    await seedHolders(db);
+    for (const k of ['@acme.test', 'ann', 'ann@', '', ' ', 'ann@@acme.test', 'a b@acme.test', 'ann@acme', '.acme.test', 'acme.test.', 'x'.repeat(300) + '@acme.test']) {
+      assert.deepEqual(await answers(db, k), { recipient: 'NOTFOUND', alias: 'NOTFOUND', domain: 'NOTFOUND' }, JSON.stringify(k));
+    }
+  });
+
+  test('R61 alias map: an alias of a valid user or public folder → OK <primary>; primaries, groups, invalid holders → NOTFOUND', async () => {
+    const { db } = await open();
+    await seedHolders(db);
+    assert.equal(showReply(await answerMap(db, 'alias', 'ann.b@acme.test')), 'OK ann@acme.test');
+    assert.equal(showReply(await answerMap(db, 'alias', 'folder.alias@acme.test')), 'OK folder@acme.test');
+    assert.equal(showReply(await answerMap(db, 'alias', 'gustav@globex.test')), 'OK gus@globex.test');
+    for (const a of ['ann@acme.test', 'staff@acme.test', 'flag.alias@acme.test', 'deact.alias@acme.test', 'contact@acme.test', 'nobody@acme.test']) {
+      assert.equal(showReply(await answerMap(db, 'alias', a)), 'NOTFOUND', a);
+    }
+  });
+
+  test('R61 domain map: managed domains of any tenant → OK <domain>; others and addresses → NOTFOUND', async () => {
+    const { db } = await open();
+    await seedHolders(db);
+    assert.equal(showReply(await answerMap(db, 'domain', 'acme.test')), 'OK acme.test');
+    assert.equal(showReply(await answerMap(db, 'domain', 'GLOBEX.test')), 'OK globex.test');
+    for (const d of ['other.test', 'sub.acme.test', 'test', 'ann@acme.test']) assert.equal(showReply(await answerMap(db, 'domain', d)), 'NOTFOUND', d);
+  });
+
+  test('R61 resolver: unknown map → PERM; a store failure → TEMP (never NOTFOUND), reported to onStoreError', async () => {
+    const store = await open();
+    await seedHolders(store.db);
+    const errors: string[] = [];
+    const resolve = createResolver(store.db, { onStoreError: (_e, map) => errors.push(map) });
+    assert.deepEqual(await resolve({ map: 'recipient', key: 'ann@acme.test' }), { kind: 'OK', value: 'ann@acme.test' });
+    const perm = await resolve({ map: 'virtual', key: 'ann@acme.test' });
+    assert.equal(perm.kind, 'PERM');
+    assert.match(showReply(perm), /unknown map "virtual"; Roster serves recipient, alias, domain/);
+    await store.close();
+    for (const [map, key] of [['recipient', 'ann@acme.test'], ['alias', 'ann.b@acme.test'], ['domain', 'acme.test']] as const) {
+      const r = await resolve({ map, key });
+      assert.deepEqual(r, { kind: 'TEMP', reason: 'roster store unavailable' }, map);
+    }
+    assert.deepEqual(errors, ['recipient', 'alias', 'domain']);
+    // A malformed key needs no store: still NOTFOUND, not TEMP.
+    assert.deepEqual(await resolve({ map: 'recipient', key: '@acme.test' }), { kind: 'NOTFOUND' });
+  });
+});
