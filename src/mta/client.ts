@@ -30,20 +30,17 @@ export async function connectSocketmap(target: { host?: string; port?: number; p
     for (const w of waiting.splice(0)) w.reject(failure);
   };
   socket.on('data', (chunk: Buffer) => {
-    let frames: Buffer[];
-    try {
-      frames = decoder.push(chunk);
-    } catch (e) {
-      failAll(e as Error);
-      socket.destroy();
-      return;
-    }
+    const { frames, error } = decoder.push(chunk);
     for (const f of frames) {
       const reply = parseReply(f.toString('utf8'));
       const w = waiting.shift();
       if (w === undefined) continue;
       if (reply === null) w.reject(new Error(`bad socketmap reply: ${f.toString('utf8').slice(0, 100)}`));
       else w.resolve(reply);
+    }
+    if (error !== null) {
+      failAll(error);
+      socket.destroy();
     }
   });
   socket.on('error', (e) => failAll(e));

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { NetstringDecoder, NetstringError, encodeNetstring } from './netstring.ts';
+import { NetstringDecoder, NetstringError, encodeNetstring, type Decoded } from './netstring.ts';
 import { formatReply, parseReply, parseRequest } from './socketmap.ts';
 
-const text = (bufs: Buffer[]): string[] => bufs.map((b) => b.toString('utf8'));
+const text = (d: Decoded): string[] => {
+  if (d.error !== null) throw d.error;
+  return d.frames.map((b) => b.toString('utf8'));
+};
 
 describe('netstrings (socketmap framing)', () => {
   test('encodes the byte length, not the character count', () => {
@@ -26,10 +29,10 @@ describe('netstrings (socketmap framing)', () => {
     const d = new NetstringDecoder(10);
     assert.deepEqual(text(d.push(encodeNetstring('x'.repeat(10)))), ['x'.repeat(10)]);
     // Only the length has arrived: the decoder refuses before waiting for 11 bytes.
-    assert.throws(() => new NetstringDecoder(10).push(Buffer.from('11:')), /longer than 10 bytes/);
+    assert.throws(() => text(new NetstringDecoder(10).push(Buffer.from('11:'))), /longer than 10 bytes/);
     // A length with more digits than the limit fails before its colon arrives.
-    assert.throws(() => new NetstringDecoder(10).push(Buffer.from('100')), /longer than 10 bytes/);
-    assert.throws(() => new NetstringDecoder(8192).push(Buffer.from('99999999999999999999999')), /longer than 8192 bytes/);
+    assert.throws(() => text(new NetstringDecoder(10).push(Buffer.from('100'))), /longer than 10 bytes/);
+    assert.throws(() => text(new NetstringDecoder(8192).push(Buffer.from('99999999999999999999999'))), /longer than 8192 bytes/);
   });
 
   for (const [name, bytes, message] of [
@@ -41,20 +44,22 @@ describe('netstrings (socketmap framing)', () => {
     ['a line instead of a netstring', 'recipient a@b.test\n', /does not start with a digit/],
   ] as const) {
     test(`rejects ${name}`, () => {
-      assert.throws(() => new NetstringDecoder(100).push(Buffer.from(bytes)), (e: Error) => e instanceof NetstringError && message.test(e.message));
+      assert.throws(() => text(new NetstringDecoder(100).push(Buffer.from(bytes))), (e: Error) => e instanceof NetstringError && message.test(e.message));
     });
   }
 
   test('a failed decoder stays failed (the connection cannot be resynchronized)', () => {
     const d = new NetstringDecoder(100);
-    assert.throws(() => d.push(Buffer.from('x')));
-    assert.throws(() => d.push(Buffer.from('3:abc,')), /already failed/);
+    const first = d.push(Buffer.from('x'));
+    assert.ok(first.error instanceof NetstringError);
+    assert.deepEqual(d.push(Buffer.from('3:abc,')), { frames: [], error: first.error });
   });
 
-  test('frames completed before a bad one are still returned by the earlier push', () => {
+  test('frames completed before a framing error in the same chunk are returned with the error', () => {
     const d = new NetstringDecoder(100);
-    assert.deepEqual(text(d.push(Buffer.from('1:a,'))), ['a']);
-    assert.throws(() => d.push(Buffer.from('1:b;')));
+    const r = d.push(Buffer.from('1:a,1:b,1:c;3:xyz,'));
+    assert.deepEqual(r.frames.map(String), ['a', 'b']);
+    assert.match(r.error?.message ?? '', /does not end with a comma/);
   });
 });
 

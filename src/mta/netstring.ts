@@ -26,17 +26,24 @@ const COMMA = 0x2c;
 const ZERO = 0x30;
 const NINE = 0x39;
 
+/** What one chunk completed: the payloads, in order, and the framing error that followed them, if any. */
+export interface Decoded {
+  frames: Buffer[];
+  error: NetstringError | null;
+}
+
 /**
- * Decodes netstrings from chunks as they arrive. `push()` returns every payload completed by the
- * chunk (zero or more, in order) and throws NetstringError on the first framing error; after an
- * error the decoder is unusable (the caller closes the connection).
+ * Decodes netstrings from chunks as they arrive. `push()` returns every payload the chunk
+ * completed and, at the first framing error, stops and returns the error with the payloads
+ * completed before it (a server answers those, then closes). After an error the decoder only
+ * returns that error again.
  */
 export class NetstringDecoder {
   readonly #maxPayload: number;
   readonly #maxDigits: number;
   /** Bytes received but not yet part of a completed netstring. */
   #pending: Buffer = Buffer.alloc(0);
-  #failed = false;
+  #error: NetstringError | null = null;
 
   /** `maxPayload`: the largest payload accepted, in bytes. */
   constructor(maxPayload: number) {
@@ -50,27 +57,27 @@ export class NetstringDecoder {
     return this.#pending.length;
   }
 
-  push(chunk: Uint8Array): Buffer[] {
-    if (this.#failed) throw new NetstringError('decoder already failed');
+  push(chunk: Uint8Array): Decoded {
+    if (this.#error !== null) return { frames: [], error: this.#error };
     let buf = this.#pending.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.#pending, chunk]);
-    const out: Buffer[] = [];
+    const frames: Buffer[] = [];
     try {
       for (;;) {
         const frame = this.#next(buf);
         if (frame === null) break;
-        out.push(frame.payload);
+        frames.push(frame.payload);
         buf = buf.subarray(frame.end);
       }
     } catch (e) {
-      this.#failed = true;
+      if (!(e instanceof NetstringError)) throw e;
+      this.#error = e;
       this.#pending = Buffer.alloc(0);
-      throw e;
+      return { frames, error: e };
     }
     // Copy the remainder so a large chunk's buffer is not kept alive by a small tail.
     this.#pending = buf.length === 0 ? Buffer.alloc(0) : Buffer.from(buf);
-    return out;
+    return { frames, error: null };
   }
-
   /** The first complete netstring in `buf`, null when more bytes are needed; throws on bad framing. */
   #next(buf: Buffer): { payload: Buffer; end: number } | null {
     let i = 0;

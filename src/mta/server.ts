@@ -13,7 +13,7 @@
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
-import { NetstringDecoder, NetstringError, encodeNetstring } from './netstring.ts';
+import { NetstringDecoder, encodeNetstring } from './netstring.ts';
 import { formatReply, parseRequest, type SocketmapReply, type SocketmapRequest } from './socketmap.ts';
 
 export interface SocketmapServerOptions {
@@ -82,6 +82,7 @@ export async function startSocketmapServer(o: SocketmapServerOptions): Promise<S
     const remote = socket.remoteAddress !== undefined ? `${socket.remoteAddress}:${socket.remotePort}` : 'unix';
     const decoder = new NetstringDecoder(maxRequest);
     const queue: Buffer[] = [];
+    let broken = false;
     socket.setTimeout(idleMs);
     socket.on('timeout', () => {
       event({ kind: 'idle_timeout', remote });
@@ -91,16 +92,14 @@ export async function startSocketmapServer(o: SocketmapServerOptions): Promise<S
     socket.on('close', () => conns.delete(conn));
     socket.on('data', (chunk: Buffer) => {
       if (closing && !conn.busy) return; // ended by close(): nothing more is answered
-      let frames: Buffer[];
-      try {
-        frames = decoder.push(chunk);
-      } catch (e) {
-        event({ kind: 'framing_error', message: e instanceof NetstringError ? e.message : String(e), remote });
-        socket.destroy();
-        return;
-      }
-      if (frames.length === 0) return;
+      const { frames, error } = decoder.push(chunk);
       queue.push(...frames);
+      if (error !== null) {
+        // Requests completed before the bad bytes are answered; then the connection closes.
+        event({ kind: 'framing_error', message: error.message, remote });
+        broken = true;
+        socket.pause();
+      }
       if (!conn.busy) void drain();
     });
 
@@ -130,7 +129,8 @@ export async function startSocketmapServer(o: SocketmapServerOptions): Promise<S
         }
       } finally {
         conn.busy = false;
-        if (closing) socket.end();
+        if (broken) socket.destroySoon();
+        else if (closing) socket.end();
         else if (!socket.destroyed) socket.resume();
       }
     }
