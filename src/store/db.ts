@@ -74,6 +74,9 @@ function openPostgres(url: string): Kysely<Database> {
   });
   // An idle client losing its server must not crash the process; the next query reports it.
   pool.on('error', () => {});
+  // Nor a checked-out one: pg emits 'error' on a client whose connection ends mid-query, and
+  // pg-pool listens only while the client is idle. The query itself is rejected with the error.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 
