@@ -13,6 +13,7 @@ import { applyPlan } from '../store/apply-plan.ts';
 import { planRun } from '../core/plan.ts';
 import { guardPlan, type HoldThreshold } from '../core/guards.ts';
 import { bulkInsert, type BulkColumns } from '../store/batch.ts';
+import { refreshDuplicates } from '../store/duplicates.ts';
 
 export type SyncPhase = 'claim' | 'read' | 'load' | 'plan' | 'apply' | 'done';
 export interface SyncProgress {
@@ -138,6 +139,8 @@ export async function reconcile(db: Kysely<Database>, i: ReconcileInput): Promis
       onBatch: (done: number, total: number) => i.onProgress?.({ phase: 'apply', done, total }),
       finalize: async (trx) => {
         await trx.updateTable('connections').set({ last_complete_run_at: i.now }).where('id', '=', i.connectionId).execute();
+        // R63: the connection's duplicate findings, against the store this apply just made.
+        await refreshDuplicates(trx, { tenantId: i.tenantId, connectionId: i.connectionId, runId: i.runId, now: i.now, plan });
         await record(trx);
       },
     });

@@ -19,6 +19,7 @@ import { loadRunSettings } from './load-run-settings.ts';
 import { loadStoreState } from '../store/load-state.ts';
 import { fingerprintPlanInputs } from './plan-inputs.ts';
 import type { ConnectionSettings } from '../core/connection.ts';
+import { refreshDuplicates } from '../store/duplicates.ts';
 
 export interface ReviewInput {
   tenantId: string;
@@ -105,6 +106,8 @@ export async function approveHeldRun(db: Kysely<Database>, i: ReviewInput): Prom
           .where('id', 'in', others.map((o) => o.id)).where('status', '=', 'held').execute();
       }
       await trx.updateTable('connections').set({ last_complete_run_at: i.now }).where('id', '=', run.connection_id).execute();
+      // R63: an approved plan is an applied complete read: the connection's findings follow it.
+      await refreshDuplicates(trx, { tenantId: i.tenantId, connectionId: run.connection_id, runId: run.id, now: i.now, plan });
       await auditReview(trx, i, 'run.approve', { status: 'approved', flagged: plan.flagCount, superseded: others.map((o) => o.id) });
     },
   });

@@ -7,6 +7,7 @@ import { RosterError } from '../../core/errors.ts';
 import type { Database } from '../schema.ts';
 import { type AdminContext, type Executor, writeAudit } from './audit.ts';
 import { inTransaction, requireUser } from './users.ts';
+import { loadUserFindings, type UserFinding } from '../duplicates.ts';
 
 export type RuleKind = 'allow' | 'deny';
 
@@ -17,6 +18,20 @@ export interface RuleView {
   kind: RuleKind;
   value: string;
   createdAt: string;
+}
+
+/** A listed rule: suspended while a duplicate (R63) takes the user's personal features away. */
+export interface ListedRule extends RuleView {
+  suspended: boolean;
+  /** Why, naming the duplicate(s); null when the rule is in force. */
+  suspendedBecause: string | null;
+}
+
+/** R63: the findings that suspend the user's personal lists, as one sentence, or null. */
+async function suspension(db: Executor, userId: string): Promise<string | null> {
+  const fs: UserFinding[] = ((await loadUserFindings(db, [userId])).get(userId) ?? []).filter((f) => f.consequence === 'no_personal_features');
+  if (fs.length === 0) return null;
+  return `duplicate ${fs.map((f) => `${f.description} (found by connection ${f.connection})`).join('; ')} (R63)`;
 }
 
 /** Values longer than this are refused: a rule names an address or a domain (R44). */
@@ -48,6 +63,11 @@ export async function addRule(
   const value = parseValue(input.value);
   return inTransaction(db, async (trx) => {
     const user = await requireUser(trx, tenantId, address);
+    const suspended = await suspension(trx, user.id);
+    if (suspended !== null) {
+      throw new RosterError('conflict', `user ${user.address} gets no personal allow/deny rules while a duplicate lasts: ${suspended}. ` +
+        'Fix the duplicate in the directory and sync again (roster duplicates list shows them all)');
+    }
     const dup = await trx
       .selectFrom('rules')
       .select('id')
@@ -66,9 +86,10 @@ export async function addRule(
   });
 }
 
-/** The rules of the user holding `address`, ordered by kind then value. */
-export async function listRules(db: Executor, tenantId: string, address: string): Promise<RuleView[]> {
+/** The rules of the user holding `address`, ordered by kind then value; suspended while a duplicate lasts (R63). */
+export async function listRules(db: Executor, tenantId: string, address: string): Promise<ListedRule[]> {
   const user = await requireUser(db, tenantId, address);
+  const suspendedBecause = await suspension(db, user.id);
   const rows = await db
     .selectFrom('rules')
     .selectAll()
@@ -76,7 +97,8 @@ export async function listRules(db: Executor, tenantId: string, address: string)
     .orderBy('kind')
     .orderBy('value')
     .execute();
-  return rows.map((r) => ({ id: r.id, user: user.address, kind: r.kind as RuleKind, value: r.value, createdAt: r.created_at }));
+  return rows.map((r) => ({ id: r.id, user: user.address, kind: r.kind as RuleKind, value: r.value, createdAt: r.created_at,
+    suspended: suspendedBecause !== null, suspendedBecause }));
 }
 
 /** Deletes the user's rule `(kind, value)`; 'not_found' when it has none. */

@@ -6,6 +6,7 @@ import { type Expression, type SqlBool, expressionBuilder, sql } from 'kysely';
 import type { UserDetails } from '../../core/model.ts';
 import type { Database } from '../schema.ts';
 import type { Executor } from './audit.ts';
+import { loadUserFindings, type UserFinding } from '../duplicates.ts';
 
 /** D11 machine view of a user: addresses in punycode, anchor lower-case. */
 export interface UserView {
@@ -31,6 +32,29 @@ export interface UserView {
   details: UserDetails;
   createdAt: string;
   updatedAt: string;
+  /** R63: the duplicate findings that involve this user, with the consequence each has. */
+  duplicates: UserFinding[];
+  /** R63: false while a duplicate display name involves the user (display-name spoofing protection ignores it). */
+  spoofingProtection: boolean;
+  /** R63: false while a duplicate address, Kerberos or NTLM name involves the user (its allow/deny lists are suspended). */
+  personalLists: boolean;
+  /** R63: no personal archive view exists yet; `personalArchiveViewReason` says why it is off. */
+  personalArchiveView: false;
+  personalArchiveViewReason: string;
+}
+
+const NO_ARCHIVE_VIEW = 'no personal archive view exists yet';
+
+function duplicateFields(fs: UserFinding[]): Pick<UserView, 'duplicates' | 'spoofingProtection' | 'personalLists' | 'personalArchiveView' | 'personalArchiveViewReason'> {
+  const personal = fs.filter((f) => f.consequence === 'no_personal_features');
+  return {
+    duplicates: fs,
+    spoofingProtection: !fs.some((f) => f.consequence === 'no_spoofing_protection'),
+    personalLists: personal.length === 0,
+    personalArchiveView: false,
+    personalArchiveViewReason: personal.length === 0 ? NO_ARCHIVE_VIEW
+      : `withheld while a duplicate lasts (R63): ${personal.map((f) => f.description).join('; ')}`,
+  };
 }
 
 /** Ids per `IN (…)` list: well under SQLite's and PostgreSQL's bind limits. */
@@ -71,6 +95,7 @@ export async function loadUserViews(ex: Executor, ids: readonly string[]): Promi
       .where('user_id', 'in', batch)
       .orderBy('address')
       .execute();
+    const findings = await loadUserFindings(ex, batch);
     const primary = new Map<string, string>();
     const aliases = new Map<string, string[]>();
     for (const a of addresses) {
@@ -114,6 +139,7 @@ export async function loadUserViews(ex: Executor, ids: readonly string[]): Promi
           },
           createdAt: u.created_at,
           updatedAt: u.updated_at,
+          ...duplicateFields(findings.get(u.id) ?? []),
         },
       ]),
     );
