@@ -7,6 +7,7 @@ import type { PlanOp } from '../core/model.ts';
 import type { ApplyRun } from './apply-run.ts';
 import { bulkInsert, chunk, chunkRows, TUPLE_ROWS, updateFromValues, type BulkColumns } from './batch.ts';
 import { newId } from './ids.ts';
+import { replaceSearchTerms } from './search-terms.ts';
 
 const T = 'text' as const;
 const OBJECT_COLUMNS: BulkColumns = [
@@ -63,6 +64,8 @@ export async function applyGroups(run: ApplyRun, ops: Op<'upsert_group'>[]): Pro
     });
     await bulkInsert(run.trx, 'groups', OBJECT_COLUMNS, fresh);
     if (changed.length > 0) await updateFromValues(run.trx, 'groups', 'id', ['dn', 'name'], changed, { updated_at: now });
+    await replaceSearchTerms(run.trx, tenantId, 'group', fresh.map((r) => ({ id: r[0]!, names: [r[5]] })), { fresh: true });
+    await replaceSearchTerms(run.trx, tenantId, 'group', changed.map((r) => ({ id: r[0]!, names: [r[2]] })));
     const addresses = batch.flatMap((o, i) =>
       o.address === null ? [] : [[o.address, tenantId, 'group', null, ids[i]!]],
     );
@@ -106,6 +109,8 @@ export async function applyContacts(run: ApplyRun, ops: Op<'upsert_contact'>[]):
       }
     });
     await bulkInsert(run.trx, 'contacts', OBJECT_COLUMNS, fresh);
+    await replaceSearchTerms(run.trx, tenantId, 'contact', fresh.map((r) => ({ id: r[0]!, names: [r[5]] })), { fresh: true });
+    await replaceSearchTerms(run.trx, tenantId, 'contact', changed.map((r) => ({ id: r[0]!, names: [r[2]] })));
     if (changed.length > 0) {
       await updateFromValues(run.trx, 'contacts', 'id', ['dn', 'name'], changed, { updated_at: now });
       for (const part of chunk(changed, 1)) {

@@ -7,6 +7,7 @@ import type { PlanOp, UserFields } from '../core/model.ts';
 import type { ApplyRun } from './apply-run.ts';
 import { bulkInsert, chunk, chunkRows, TUPLE_ROWS, updateFromValues, type BulkColumns } from './batch.ts';
 import { newId } from './ids.ts';
+import { replaceSearchTerms } from './search-terms.ts';
 
 const T = 'text' as const;
 const USER_COLUMNS: BulkColumns = [
@@ -81,6 +82,12 @@ export async function applyUserUpdates(run: ApplyRun, ops: Op<'update_user'>[]):
     for (const g of groups.values()) {
       await updateFromValues(run.trx, 'users', 'id', g.columns, g.rows, { updated_at: run.ctx.now });
     }
+    // R61: a user's search terms follow its names (only when one of them changed).
+    const renamed = batch.flatMap((o) => {
+      const d = o.set.details;
+      return d !== undefined && o.changes.some((c) => NAME_FIELDS.has(c.field)) ? [{ id: o.userId, names: [d.displayName, d.givenName, d.surname] }] : [];
+    });
+    await replaceSearchTerms(run.trx, run.ctx.tenantId, 'user', renamed);
     for (const o of batch) {
       const before = Object.fromEntries(o.changes.map((c) => [c.field, c.before]));
       const after = Object.fromEntries(o.changes.map((c) => [c.field, c.after]));
@@ -100,6 +107,9 @@ export async function applyUserUpdates(run: ApplyRun, ops: Op<'update_user'>[]):
   }
   await bulkInsert(run.trx, 'addresses', ADDRESS_COLUMNS, moves.map((m) => addressRow(run, m.primary, 'primary', m.userId)));
 }
+
+/** The detail fields whose words autocomplete matches (R61). */
+const NAME_FIELDS: ReadonlySet<string> = new Set(['displayName', 'givenName', 'surname']);
 
 const FLAG_COLUMNS = ['id', 'state', 'access_enabled', 'flag_reason', 'flagged_at', 'delete_after'] as const;
 
@@ -167,6 +177,8 @@ export async function applyAdds(run: ApplyRun, ops: Op<'add_user'>[]): Promise<v
         d.company, d.department, d.notes, f.kerberosName, f.ntlmName, f.connectionId, f.anchor ?? o.anchor, f.dn, now, now];
     });
     await bulkInsert(run.trx, 'users', USER_COLUMNS, users);
+    const named = batch.map((o, i) => ({ id: ids[i]!, names: [o.fields.details.displayName, o.fields.details.givenName, o.fields.details.surname] }));
+    await replaceSearchTerms(run.trx, tenantId, 'user', named, { fresh: true });
     const addresses = batch.flatMap((o, i) => [
       addressRow(run, o.fields.primary, 'primary', ids[i]!),
       ...o.aliases.map((a) => addressRow(run, a, 'alias', ids[i]!)),

@@ -15,6 +15,7 @@ import { RosterError } from '../../core/errors.ts';
 import type { Database } from '../schema.ts';
 import { type AdminContext, type Executor, isUniqueViolation, tenantName, writeAudit } from './audit.ts';
 import { deleteUsersById, loadUserViews, type UserView } from './user-views.ts';
+import { replaceSearchTerms } from '../search-terms.ts';
 
 export type { ListUsersFilter, UserPage, UserView } from './user-views.ts';
 export { deleteUsersById, listUsers, loadUserViews } from './user-views.ts';
@@ -164,6 +165,8 @@ export async function insertUser(
       updated_at: ctx.now,
     })
     .execute();
+  const d = input.details ?? {};
+  await replaceSearchTerms(trx, tenantId, 'user', [{ id, names: [d.displayName, d.givenName, d.surname] }], { fresh: true });
   await trx
     .insertInto('addresses')
     .values([
@@ -238,6 +241,10 @@ export async function editUser(
     if (Object.keys(set).length === 0) return before;
     await trx.updateTable('users').set({ ...set, updated_at: ctx.now }).where('id', '=', before.id).execute();
     const [after] = await loadUserViews(trx, [before.id]);
+    if (after !== undefined && ('display_name' in set || 'given_name' in set || 'surname' in set)) {
+      const n = after.details;
+      await replaceSearchTerms(trx, tenantId, 'user', [{ id: before.id, names: [n.displayName, n.givenName, n.surname] }]);
+    }
     await writeAudit(trx, ctx, [
       { action: 'user.edit', tenantId, objectKind: 'user', objectId: before.id, before, after: after ?? null },
     ]);
