@@ -93,7 +93,7 @@ function richSnapshot(): DirectorySnapshot {
 forEachDialect('R63 duplicates', (open) => {
   test('R63 SQL keys equal nameKey/loginKey (src/core) on this dialect: whitespace runs, tabs, case, non-ASCII left exact', async () => {
     const { db } = await open();
-    const samples = ['  Alice \t\n Smith  ', 'ALICE SMITH', 'Émile ZOLA', 'a' + ' '.repeat(70) + 'b', 'x\r\ny', '   ', 'Ünïcode ß', 'O\'Brien  "Q"', 'tab\tonly'];
+    const samples = ['  Alice \t\n Smith  ', 'ALICE SMITH', 'Émile ZOLA', 'a' + ' '.repeat(70) + 'b', 'x\r\ny', '   ', 'Ünïcode ß', 'O\'Brien  "Q"', 'tab\tonly', ' Single Spaced ', 'MiXeD Case'];
     for (const s of samples) {
       const r = await sql<{ n: string; l: string }>`select ${nameKeySql(db, sql`${s}`)} as n, ${loginKeySql(db, sql`${s}`)} as l`.execute(db);
       assert.deepEqual([r.rows[0]?.n, r.rows[0]?.l], [nameKey(s), loginKey(s)], JSON.stringify(s));
