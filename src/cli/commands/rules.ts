@@ -16,7 +16,9 @@ export function register(program: Command, ctx: CliContext): void {
   );
   tenantOptions(cmd.command('list <address>')).action(async (address: string, o: TenantOpts) => {
     const rs = await withStore(ctx, async (s) => listRules(s.db, (await resolveTenant(s.db, o)).id, address));
-    ctx.emit(rs, table(['KIND', 'VALUE', 'ADDED'], rs.map((r) => [r.kind, r.value, r.createdAt]), '(no rules)'));
+    const why = rs[0]?.suspendedBecause ?? null; // R63: the same for every rule of the user
+    ctx.emit(rs, [...table(['KIND', 'VALUE', 'ADDED', 'STATUS'], rs.map((r) => [r.kind, r.value, r.createdAt, r.suspended ? 'suspended' : 'active']), '(no rules)'),
+      ...(why === null ? [] : [`suspended while a ${why}`])]);
   });
   tenantOptions(cmd.command('delete <address> <kind> <value>')).action(async (address: string, kind: string, value: string, o: TenantOpts) => {
     const r = await withStore(ctx, async (s) => deleteRule(s.db, (await resolveTenant(s.db, o)).id, address, { kind, value }, adminCtx(ctx)));

@@ -13,6 +13,7 @@ import { RosterError, isRosterError } from '../../core/errors.ts';
 import { withStore } from '../with-store.ts';
 import { createProgress } from '../progress.ts';
 import { fields } from '../output.ts';
+import { countDuplicates } from '../../store/duplicates.ts';
 
 /** The human summary of a run (R52 counts). */
 export function summarize(r: RunRecord, connection: string): string[] {
@@ -82,7 +83,10 @@ export function register(program: Command, ctx: CliContext): void {
           throw e;
         }
         progress.end();
-        ctx.emit(record, summarize(record, c.name));
+        // R63: the duplicates this applied read left, as one warning line pointing at the list.
+        const dups = record.status === 'succeeded' ? await countDuplicates(s.db, c.id) : 0;
+        const warning = dups === 0 ? [] : [`warning: ${dups} duplicate finding${dups === 1 ? '' : 's'} — roster duplicates list ${t.name} --connection ${c.name}`];
+        ctx.emit(record, [...summarize(record, c.name), ...warning]);
         if (record.status === 'held') {
           // R41 alert: why it was held and the exact commands that settle it.
           const why = (record.error ?? '').replace(/^held for approval:\s*/, '') || 'mass-deletion threshold';

@@ -59,6 +59,11 @@ export function userLines(u: UserView): string[] {
     ['company', d.company],
     ['department', d.department],
     ['notes', d.notes],
+    // R63: consequences of duplicate findings.
+    ['spoofing protection', u.spoofingProtection ? 'on' : 'off (duplicate display name, R63)'],
+    ['personal lists', u.personalLists ? 'on' : 'suspended (duplicate address, Kerberos or NTLM name, R63)'],
+    ['archive view', `off: ${u.personalArchiveViewReason}`],
+    ...u.duplicates.map((f): [string, string] => ['duplicate', `${f.description} (connection ${f.connection})`]),
   ]);
 }
 
