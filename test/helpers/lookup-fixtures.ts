@@ -11,7 +11,7 @@ import { loadStoreState } from '../../src/store/load-state.ts';
 import type { Database } from '../../src/store/schema.ts';
 import { settings as runSettings } from '../../src/core/test-fixtures.ts';
 
-export { dirContact, dirGroup, dirUser, details, groupDn, snapshot, userDn } from '../../src/core/test-fixtures.ts';
+export { addr, dirContact, dirGroup, dirUser, details, groupDn, snapshot, userDn } from '../../src/core/test-fixtures.ts';
 export { seedTenant, NOW, TENANT, CONN, OTHER_CONN } from '../fixtures/store-data.ts';
 
 let runs = 0;
