@@ -8,8 +8,9 @@ import { existsSync, writeFileSync, rmSync } from 'node:fs';
 /** Package sets by purpose. */
 export const PACKAGE_SETS = {
   openldap: ['slapd', 'ldap-utils'],
-  // samba-ad-provision and samba-dsdb-modules are only Recommends of samba: without them (--no-install-recommends) no DC can be provisioned.
-  samba: ['samba', 'samba-ad-provision', 'samba-dsdb-modules', 'krb5-user', 'ldb-tools', 'dnsutils', 'winbind', 'smbclient'],
+  // samba-ad-provision, samba-dsdb-modules and samba-vfs-modules (acl_xattr, for the sysvol ACLs) are only
+  // Recommends of samba: without them (--no-install-recommends) no DC can be provisioned.
+  samba: ['samba', 'samba-ad-provision', 'samba-dsdb-modules', 'samba-vfs-modules', 'krb5-user', 'ldb-tools', 'dnsutils', 'winbind', 'smbclient'],
   postgres: ['postgresql'],
   // Postfix for the recipient-validation tests (test/helpers/postfix.ts): a private instance only;
   // debconf "No configuration" below keeps the system one unconfigured and never started.
