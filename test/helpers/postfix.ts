@@ -308,6 +308,7 @@ if (import.meta.main) {
 
 export interface RosterServe {
   port: number;
+  pid: number;
   /** What the server printed on stderr so far. */
   stderr(): string;
   /** SIGTERM; resolves with the exit code and stdout. */
@@ -343,6 +344,7 @@ export async function startRosterServe(env: Record<string, string>, extraArgs: s
   }
   return {
     port,
+    pid: child.pid!,
     stderr: () => err,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
