@@ -1,6 +1,7 @@
 import { assert, describe, test } from '../../test/helpers/unit.ts';
+import type { PlanOp } from './model.ts';
 import {
-  addressClaimsOf, buildFindings, consequenceOf, describeFinding, loginKey, nameKey, objectOrder,
+  addressClaimsOf, buildFindings, r51ClashesOf, consequenceOf, describeFinding, loginKey, nameKey, objectOrder,
   type DuplicateObject, type DuplicateRow,
 } from './duplicates.ts';
 
@@ -68,6 +69,31 @@ describe('R63 addressClaimsOf (R13 claims from the plan)', () => {
       { anchor: 'e4', dn: 'cn=e4', address: 'a@example.com' },
       { anchor: 'e2', dn: 'cn=e2', address: 'b@example.com' },
     ]);
+  });
+});
+
+describe('R51 R63 clashes settled by connection priority', () => {
+  const issue = (code: string, anchor: string, value: string) => ({ code, anchor, dn: `cn=${anchor}`, value });
+  test('R51 R63 address_won_by_priority: the lower-priority user that yielded the alias (its remove_alias op)', () => {
+    const ops: PlanOp[] = [
+      { op: 'remove_alias', userId: 'u-low', address: 'sales@example.com' as never },
+      { op: 'remove_alias', userId: 'u-own', address: 'old@example.com' as never },
+    ];
+    assert.deepEqual(r51ClashesOf({ issues: [issue('address_won_by_priority', 'a1', 'sales@example.com')], ops }),
+      [{ address: 'sales@example.com', userId: 'u-low', entry: null }]);
+    assert.deepEqual(addressClaimsOf([issue('address_won_by_priority', 'a1', 'sales@example.com')], []),
+      [{ anchor: 'a1', dn: 'cn=a1', address: 'sales@example.com' }], 'the winning entry is a claim too');
+  });
+
+  test('R51 R63 user_taken_over from a lower-priority connection: the other connection\'s entry (before values); none when it was pending deletion there', () => {
+    const takeOver = (userId: string): PlanOp => ({ op: 'update_user', userId, set: { connectionId: 'conn-1', anchor: 'a1' }, changes: [
+      { field: 'connectionId', before: 'conn-2', after: 'conn-1' }, { field: 'anchor', before: 'old-anchor', after: 'a1' },
+      { field: 'dn', before: 'uid=bob,ou=b', after: 'uid=bob,ou=a' }] });
+    const issues = [issue('user_taken_over', 'a1', 'bob@example.com')];
+    assert.deepEqual(r51ClashesOf({ issues, ops: [takeOver('u2')] }),
+      [{ address: 'bob@example.com', userId: null, entry: { connectionId: 'conn-2', anchor: 'old-anchor', dn: 'uid=bob,ou=b' } }]);
+    assert.deepEqual(r51ClashesOf({ issues, ops: [takeOver('u2'), { op: 'restore_user', userId: 'u2' }] }), []);
+    assert.deepEqual(r51ClashesOf({ issues: [], ops: [takeOver('u2')] }), [], 'no issue, no clash');
   });
 });
 

@@ -17,6 +17,7 @@
  * objects is that connection's (R63 "per connection"): a user anchored to it, one of its groups or
  * contacts, an entry of its read. A finding needs two objects or more.
  */
+import type { PlanOp } from './model.ts';
 
 export type DuplicateKind = 'display_name' | 'group_name' | 'contact_name' | 'kerberos_name' | 'ntlm_name' | 'address';
 export const DUPLICATE_KINDS: readonly DuplicateKind[] = ['display_name', 'group_name', 'contact_name', 'kerberos_name', 'ntlm_name', 'address'];
@@ -76,6 +77,8 @@ export interface AddressClaim {
   address: string;
 }
 
+const CLAIM_CODES: ReadonlySet<string> = new Set(['address_taken', 'address_claimed_by_other_entry', 'address_won_by_priority', 'user_taken_over']);
+
 const WS_RE = /[\t\r\n ]+/g;
 const ASCII_UPPER_RE = /[A-Z]+/g;
 
@@ -108,9 +111,56 @@ export function consequenceOf(kind: DuplicateKind): Consequence | null {
   }
 }
 
+/** R51 clashes the plan settled by connection priority, as the other side of each address (see r51ClashesOf). */
+export interface PriorityClash {
+  address: string;
+  /** The user of a lower-priority connection whose alias this run took (its remove_alias op). */
+  userId: string | null;
+  /** The other connection's entry a user was taken over from: its connection, anchor and DN before this run. */
+  entry: { connectionId: string; anchor: string | null; dn: string | null } | null;
+}
+
+/**
+ * R51 "the clash is a duplicate finding": `address_won_by_priority` (this run took an alias from a
+ * user of a lower-priority connection: that user, by its remove_alias op) and `user_taken_over`
+ * from a lower-priority connection (the user is this connection's now; the other connection's
+ * entry, by the update_user op's before values, still shows the address). A user taken over while
+ * pending deletion there (a restore_user op) is no clash: its old entry is gone.
+ */
+export function r51ClashesOf(plan: {
+  issues: readonly { code: string; anchor: string | null; value: string }[];
+  ops: readonly PlanOp[];
+}): PriorityClash[] {
+  const won = new Set<string>();
+  const takenOver = new Map<string, string>(); // entry anchor → the address
+  for (const i of plan.issues) {
+    if (i.code === 'address_won_by_priority') won.add(i.value);
+    else if (i.code === 'user_taken_over' && i.anchor !== null) takenOver.set(i.anchor, i.value);
+  }
+  if (won.size === 0 && takenOver.size === 0) return [];
+  const restored = new Set<string>();
+  for (const o of plan.ops) if (o.op === 'restore_user') restored.add(o.userId);
+  const out: PriorityClash[] = [];
+  for (const o of plan.ops) {
+    if (o.op === 'remove_alias' && won.has(o.address)) out.push({ address: o.address, userId: o.userId, entry: null });
+    if (o.op !== 'update_user' || takenOver.size === 0 || restored.has(o.userId)) continue;
+    const change = (f: string) => o.changes.find((c) => c.field === f);
+    const anchor = change('anchor');
+    const conn = change('connectionId');
+    const address = anchor === undefined ? undefined : takenOver.get(String(anchor.after));
+    if (address === undefined || conn === undefined || typeof conn.before !== 'string') continue;
+    const dn = change('dn')?.before;
+    out.push({ address, userId: null, entry: {
+      connectionId: conn.before, anchor: typeof anchor?.before === 'string' ? anchor.before : null, dn: typeof dn === 'string' ? dn : null,
+    } });
+  }
+  return out.sort((a, b) => cmp(a.address, b.address) || cmp(a.userId, b.userId) || cmp(a.entry?.anchor ?? null, b.entry?.anchor ?? null));
+}
+
 /**
  * R13 claims the plan reports: issues `address_taken` and `address_claimed_by_other_entry` (an
- * alias or group address another object holds or won), and entries skipped `address_taken` (their
+ * alias or group address another object holds or won), `address_won_by_priority` and
+ * `user_taken_over` (R51: the entry that won), and entries skipped `address_taken` (their
  * primary). Deduplicated, sorted by address then anchor.
  */
 export function addressClaimsOf(
@@ -123,7 +173,7 @@ export function addressClaimsOf(
     if (!out.has(k)) out.set(k, { anchor, dn, address });
   };
   for (const i of issues) {
-    if ((i.code === 'address_taken' || i.code === 'address_claimed_by_other_entry') && i.anchor !== null && i.value !== '') add(i.anchor, i.dn, i.value);
+    if (CLAIM_CODES.has(i.code) && i.anchor !== null && i.value !== '') add(i.anchor, i.dn, i.value);
   }
   for (const s of skipped) if (s.reason === 'address_taken' && s.value !== null && s.value !== '') add(s.anchor, s.dn, s.value);
   return [...out.values()].sort((a, b) => cmp(a.address, b.address) || cmp(a.anchor, b.anchor));

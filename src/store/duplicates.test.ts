@@ -226,6 +226,24 @@ forEachDialect('R63 duplicates', (open) => {
     assert.deepEqual((await listDuplicates(db, TENANT, { connectionId: CONN })).map((f) => f.kind), ['address']);
   });
 
+  test('R51 R63 an alias won by priority and a user taken over from a lower-priority connection are duplicate findings of the winner', async () => {
+    const { db } = await open();
+    await setup(db); // conn-1 priority 1 wins over conn-2 priority 2
+    await sync(db, OTHER_CONN, snap([person('low-ann', 'ann@example.org', 'Ann Low', { aliases: ['sales@example.com' as never] }), person('low-bob', 'bob@example.com', 'Bob Low')]), T1);
+    const annLow = await userId(db, 'ann@example.org');
+    await sync(db, CONN, snap([person('hi-carl', 'carl@example.com', 'Carl', { aliases: ['sales@example.com' as never] }), person('hi-bob', 'bob@example.com', 'Bob High')]), T2);
+    const fs = await listDuplicates(db, TENANT, { connectionId: CONN });
+    const sales = one(fs, 'address', 'sales@example.com');
+    assert.deepEqual(sales.objects.map((o) => [o.kind, o.address, o.connectionName]), [['user', 'carl@example.com', CONN], ['user', 'ann@example.org', OTHER_CONN]]);
+    assert.deepEqual(sales.users.map((u) => u.userId).sort(), [annLow, await userId(db, 'carl@example.com')].sort(), 'both lose personal features');
+    const bob = one(fs, 'address', 'bob@example.com');
+    assert.deepEqual(bob.objects.map((o) => [o.kind, o.connectionName, o.anchor]), [['user', CONN, 'hi-bob'], ['entry', OTHER_CONN, 'low-bob']],
+      'the taken-over user and the lower-priority connection\'s entry that still shows the address');
+    // The loser's connection finds it too when it runs again (its entries still claim the addresses).
+    await sync(db, OTHER_CONN, snap([person('low-ann', 'ann@example.org', 'Ann Low', { aliases: ['sales@example.com' as never] }), person('low-bob', 'bob@example.com', 'Bob Low')]), T3);
+    assert.deepEqual((await listDuplicates(db, TENANT, { connectionId: OTHER_CONN })).map((f) => f.key), ['bob@example.com', 'sales@example.com']);
+  });
+
   test('R63 tenant isolation: the same names in another tenant are no duplicates, and its findings stay its own', async () => {
     const { db } = await open();
     await setup(db);

@@ -15,12 +15,12 @@
  */
 import { PostgresAdapter, sql, type Kysely, type RawBuilder } from 'kysely';
 import {
-  addressClaimsOf, buildFindings, describeFinding, DUPLICATE_KINDS,
-  type AddressClaim, type Consequence, type DuplicateFinding, type DuplicateKind, type DuplicateObject, type DuplicateRow,
+  addressClaimsOf, buildFindings, describeFinding, DUPLICATE_KINDS, r51ClashesOf,
+  type AddressClaim, type PriorityClash, type Consequence, type DuplicateFinding, type DuplicateKind, type DuplicateObject, type DuplicateRow,
 } from '../core/duplicates.ts';
 import { RosterError } from '../core/errors.ts';
 import type { Executor } from './admin/audit.ts';
-import type { RunIssue, SkippedEntry } from '../core/model.ts';
+import type { PlanOp, RunIssue, SkippedEntry } from '../core/model.ts';
 import type { Database } from './schema.ts';
 import { bulkInsert, chunkRows, updateFromValues, type BulkColumns } from './batch.ts';
 import { newId } from './ids.ts';
@@ -185,14 +185,39 @@ async function claimObjects(db: Kysely<Database>, s: Scope, claims: readonly Add
   });
 }
 
+/** R51 clashes as objects: the lower-priority user that yielded an alias, the other connection's entry a user was taken over from. */
+async function clashObjects(db: Kysely<Database>, s: Scope, clashes: readonly PriorityClash[]): Promise<DuplicateRow[]> {
+  const ids = [...new Set(clashes.flatMap((c) => (c.userId === null ? [] : [c.userId])))];
+  const users = new Map<string, UserRow>();
+  for (const part of chunkRows(ids, 500)) {
+    const us = await db.selectFrom('users as u')
+      .leftJoin('addresses as p', (j) => j.onRef('p.user_id', '=', 'u.id').on('p.role', '=', 'primary'))
+      .select(['u.id', 'u.kind', 'u.connection_id', 'u.anchor', 'u.dn', 'u.display_name', 'p.address as primary_address'])
+      .where('u.tenant_id', '=', s.tenantId).where('u.id', 'in', part).execute();
+    for (const u of us) users.set(u.id, u);
+  }
+  const out: DuplicateRow[] = [];
+  for (const c of clashes) {
+    const u = c.userId === null ? undefined : users.get(c.userId);
+    if (u !== undefined) out.push({ kind: 'address', key: c.address, value: c.address, object: userObject(s, u) });
+    if (c.entry !== null) {
+      out.push({ kind: 'address', key: c.address, value: c.address, object: {
+        kind: 'entry', id: null, connectionId: c.entry.connectionId, connectionName: s.connectionNames.get(c.entry.connectionId) ?? null,
+        anchor: c.entry.anchor, dn: c.entry.dn, name: null, address: c.address,
+      } });
+    }
+  }
+  return out;
+}
+
 export interface RefreshInput {
   tenantId: string;
   connectionId: string;
   runId: string;
   /** Lifecycle clock (D5). */
   now: string;
-  /** The applied plan's issues and skipped entries (R13 claims). */
-  plan: { issues: readonly RunIssue[]; skipped: readonly SkippedEntry[] };
+  /** The applied plan's issues, skipped entries (R13 claims) and ops (R51 clashes). */
+  plan: { issues: readonly RunIssue[]; skipped: readonly SkippedEntry[]; ops: readonly PlanOp[] };
 }
 
 /** Computes the connection's findings against the store as it is now (after the apply). */
@@ -207,7 +232,9 @@ export async function computeDuplicates(db: Kysely<Database>, i: Omit<RefreshInp
   rows.push(...await userRows(db, s, 'ntlm_name', 'ntlm_name'));
   const claims = addressClaimsOf(i.plan.issues, i.plan.skipped);
   rows.push(...await claimObjects(db, s, claims));
-  const addresses = new Set([...await contactAddresses(db, s), ...claims.map((c) => c.address)]);
+  const clashes = r51ClashesOf(i.plan);
+  rows.push(...await clashObjects(db, s, clashes));
+  const addresses = new Set([...await contactAddresses(db, s), ...claims.map((c) => c.address), ...clashes.map((c) => c.address)]);
   rows.push(...await addressObjects(db, s, [...addresses].sort()));
   return buildFindings(i.connectionId, rows);
 }
