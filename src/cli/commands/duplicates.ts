@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { getTenant } from '../../store/admin/tenants.ts';
 import { getConnection } from '../../store/admin/connections.ts';
-import { listDuplicates, type FindingView } from '../../store/duplicates.ts';
+import { listDuplicates, type FindingView } from '../../store/duplicate-views.ts';
 import { describeFinding, DUPLICATE_KINDS } from '../../core/duplicates.ts';
 import { withStore } from '../with-store.ts';
 

@@ -13,7 +13,7 @@ import { RosterError, isRosterError } from '../../core/errors.ts';
 import { withStore } from '../with-store.ts';
 import { createProgress } from '../progress.ts';
 import { fields } from '../output.ts';
-import { countDuplicates } from '../../store/duplicates.ts';
+import { countDuplicates } from '../../store/duplicate-views.ts';
 
 /** The human summary of a run (R52 counts). */
 export function summarize(r: RunRecord, connection: string): string[] {

@@ -7,7 +7,7 @@ import { RosterError } from '../../core/errors.ts';
 import type { Database } from '../schema.ts';
 import { type AdminContext, type Executor, writeAudit } from './audit.ts';
 import { inTransaction, requireUser } from './users.ts';
-import { loadUserFindings, type UserFinding } from '../duplicates.ts';
+import { loadUserFindings, type UserFinding } from '../duplicate-views.ts';
 
 export type RuleKind = 'allow' | 'deny';
 

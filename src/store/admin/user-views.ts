@@ -6,7 +6,7 @@ import { type Expression, type SqlBool, expressionBuilder, sql } from 'kysely';
 import type { UserDetails } from '../../core/model.ts';
 import type { Database } from '../schema.ts';
 import type { Executor } from './audit.ts';
-import { loadUserFindings, type UserFinding } from '../duplicates.ts';
+import { loadUserFindings, type UserFinding } from '../duplicate-views.ts';
 
 /** D11 machine view of a user: addresses in punycode, anchor lower-case. */
 export interface UserView {
