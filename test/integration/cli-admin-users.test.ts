@@ -16,6 +16,8 @@ after(() => cli?.cleanup());
 const USER_KEYS = [
   'access', 'address', 'aliases', 'anchor', 'archives', 'connection', 'createdAt', 'deleteAfter', 'details', 'dn',
   'flagReason', 'flaggedAt', 'id', 'kind', 'ruleCount', 'source', 'state', 'updatedAt',
+  // R63: duplicate findings and their consequences
+  'duplicates', 'spoofingProtection', 'personalLists', 'personalArchiveView', 'personalArchiveViewReason',
 ].sort();
 
 test('R14/D11 users add --json: manual user with punycode alias; humane text shows Unicode', () => {
