@@ -61,10 +61,20 @@ export const MAX_QUERY = 256;
 export const MAX_LIMIT = 100;
 const WORD_RE = /[\p{L}\p{N}]+/gu;
 
-/** Rows read per source: enough to rank `limit` results, bounded so a short prefix stays cheap. */
-function poolSize(limit: number): number {
-  return Math.min(500, Math.max(50, limit * 5));
+/** Name-word rows read for a one-word query: enough to rank `limit` results, bounded so a short prefix stays cheap. */
+function namePool(limit: number): number {
+  return Math.min(300, Math.max(30, limit * 3));
 }
+/** Objects a multi-word query collects, and the rows of its driving word it probes at most. */
+function multiPool(limit: number): { hits: number; scan: number } {
+  return { hits: limit, scan: Math.min(3000, Math.max(300, limit * 30)) };
+}
+/** Address rows read per source. */
+function addressPool(limit: number): number {
+  return Math.min(300, Math.max(30, limit * 3));
+}
+/** Rows counted at most to find the rarest word of a multi-word query. */
+const RARITY_CAP = 5000;
 
 const MATCH_RANK: Record<MatchKind, number> = { exact_name: 0, exact_address: 0, name_first_word: 1, name_word: 2, address: 3 };
 const KIND_RANK: Record<LookupKind, number> = { user: 0, public_folder: 1, group: 2, contact: 3 };
@@ -115,50 +125,84 @@ function addressPrefixOf(q: string): string | null {
 
 type TermEb = ExpressionBuilder<Database & { st: Database['search_terms'] }, 'st'>;
 
-/** Owner ids whose words match every token (the longest drives an index range scan). */
-async function nameCandidates(db: Kysely<Database>, tenantId: string, tokens: string[], kinds: Set<LookupKind>, pool: number) {
-  const drive = tokens.reduce((a, b) => (b.length > a.length ? b : a));
+/** Rows of the term index in `token`'s range, counted up to RARITY_CAP. */
+async function termCount(db: Kysely<Database>, tenantId: string, token: string): Promise<number> {
+  const r = await db
+    .selectFrom((eb) =>
+      eb.selectFrom('search_terms').select('term').where('tenant_id', '=', tenantId)
+        .where('term', '>=', token).where('term', '<', prefixUpperBound(token)).limit(RARITY_CAP).as('r'))
+    .select((eb) => eb.fn.countAll().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+/**
+ * The word that drives the scan: for one word, itself; for several, the one with the fewest rows
+ * (counted up to RARITY_CAP; ties to the longest), so the other words' probes hit as often as can be.
+ */
+async function drivingToken(db: Kysely<Database>, tenantId: string, tokens: string[]): Promise<string> {
+  if (tokens.length === 1) return tokens[0]!;
+  const counts = await Promise.all(tokens.map((t) => termCount(db, tenantId, t)));
+  let best = 0;
+  for (let i = 1; i < tokens.length; i++) {
+    if (counts[i]! < counts[best]! || (counts[i] === counts[best] && tokens[i]!.length > tokens[best]!.length)) best = i;
+  }
+  return tokens[best]!;
+}
+
+function kindFilter(eb: TermEb, kinds: Set<LookupKind>) {
+  const ors = [];
+  if (kinds.has('user') || kinds.has('public_folder')) ors.push(eb('st.user_id', 'is not', null));
+  if (kinds.has('group')) ors.push(eb('st.group_id', 'is not', null));
+  if (kinds.has('contact')) ors.push(eb('st.contact_id', 'is not', null));
+  return eb.or(ors);
+}
+
+/**
+ * Owners whose words match every token. One word: the first rows of its range in byte order.
+ * Several: the rarest word's range, at most `scan` rows of it, each probed (EXISTS on the owner's
+ * rows) for every other word, until `hits` owners matched.
+ */
+async function nameCandidates(db: Kysely<Database>, tenantId: string, tokens: string[], kinds: Set<LookupKind>, limit: number) {
+  const drive = await drivingToken(db, tenantId, tokens);
   const others = tokens.filter((t) => t !== drive);
-  const wantUsers = kinds.has('user') || kinds.has('public_folder');
-  return db
+  const allKinds = (kinds.has('user') || kinds.has('public_folder')) && kinds.has('group') && kinds.has('contact');
+  const range = db
     .selectFrom('search_terms as st')
     .select(['st.user_id', 'st.group_id', 'st.contact_id', 'st.term'])
     .where('st.tenant_id', '=', tenantId)
     .where('st.term', '>=', drive)
     .where('st.term', '<', prefixUpperBound(drive))
-    .$if(!(wantUsers && kinds.has('group') && kinds.has('contact')), (qb) =>
-      qb.where((eb: TermEb) => {
-        const ors = [];
-        if (wantUsers) ors.push(eb('st.user_id', 'is not', null));
-        if (kinds.has('group')) ors.push(eb('st.group_id', 'is not', null));
-        if (kinds.has('contact')) ors.push(eb('st.contact_id', 'is not', null));
-        return eb.or(ors);
-      }),
-    )
-    .$if(others.length > 0, (qb) =>
-      qb.where((eb: TermEb) =>
-        eb.and(
-          others.flatMap((t) =>
-            (['user_id', 'group_id', 'contact_id'] as const).map((col) =>
-              eb.or([
-                eb(`st.${col}`, 'is', null),
-                eb.exists(
-                  eb.selectFrom('search_terms as x').select('x.term').whereRef(`x.${col}`, '=', `st.${col}`)
-                    .where('x.term', '>=', t).where('x.term', '<', prefixUpperBound(t)),
-                ),
-              ]),
-            ),
+    .$if(!allKinds, (qb) => qb.where((eb: TermEb) => kindFilter(eb, kinds)))
+    .orderBy('st.term');
+  if (others.length === 0) return range.limit(namePool(limit)).execute();
+  const { hits, scan } = multiPool(limit);
+  return db
+    .selectFrom(range.limit(scan).as('st'))
+    .select(['st.user_id', 'st.group_id', 'st.contact_id', 'st.term'])
+    .where((eb) =>
+      eb.and(
+        others.flatMap((t) =>
+          (['user_id', 'group_id', 'contact_id'] as const).map((col) =>
+            eb.or([
+              eb(`st.${col}`, 'is', null),
+              eb.exists(
+                eb.selectFrom('search_terms as x').select('x.term').whereRef(`x.${col}`, '=', `st.${col}`)
+                  .where('x.term', '>=', t).where('x.term', '<', prefixUpperBound(t)),
+              ),
+            ]),
           ),
-        ) as unknown as ReturnType<TermEb['and']> & SqlBool,
+        ),
       ),
     )
     .orderBy('st.term')
-    .limit(pool)
+    .limit(hits)
     .execute();
 }
 
 /** Address holders (users, groups) and contacts whose address starts with `prefix`. */
-async function addressCandidates(db: Kysely<Database>, tenantId: string, prefix: string, kinds: Set<LookupKind>, pool: number) {
+async function addressCandidates(db: Kysely<Database>, tenantId: string, prefix: string, kinds: Set<LookupKind>, limit: number) {
+  const pool = addressPool(limit);
   const wantUsers = kinds.has('user') || kinds.has('public_folder');
   const held = wantUsers || kinds.has('group')
     ? await db
@@ -215,10 +259,12 @@ async function loadDetails(db: Kysely<Database>, tenantId: string, cands: Candid
     for (const r of rows) {
       const given = [r.given_name, r.surname].filter((x) => x !== null && x !== '').join(' ');
       const name = r.display_name ?? (given === '' ? null : given);
+      const words = foldWords(name);
+      const wholeNames = [words.join(' ')];
+      if (r.display_name !== null && given !== '') wholeNames.push(foldWords(given).join(' '));
       out.set(`user:${r.id}`, {
         kind: r.kind === 'public_folder' ? 'public_folder' : 'user', name, address: r.address, state: r.state as UserState,
-        connection: r.connection, wholeNames: [foldWords(r.display_name).join(' '), foldWords(given).join(' ')],
-        firstWord: foldWords(r.display_name ?? given)[0] ?? null,
+        connection: r.connection, wholeNames, firstWord: words[0] ?? null,
       });
     }
   }
@@ -257,14 +303,19 @@ async function loadDetails(db: Kysely<Database>, tenantId: string, cands: Candid
   return out;
 }
 
+interface Ranked extends AutocompleteHit {
+  /** Folded name (or address) for the last tie-break. */
+  key: string;
+}
+
 /** Ranks: match (exact, first word, other word, address), active users first, kind, name, id. */
-function compareHits(a: AutocompleteHit, b: AutocompleteHit): number {
-  const inactive = (h: AutocompleteHit) => (h.state !== null && h.state !== 'active' ? 1 : 0);
+function compareHits(a: Ranked, b: Ranked): number {
+  const inactive = (h: Ranked) => (h.state !== null && h.state !== 'active' ? 1 : 0);
   return (
     MATCH_RANK[a.match] - MATCH_RANK[b.match] ||
     inactive(a) - inactive(b) ||
     KIND_RANK[a.kind] - KIND_RANK[b.kind] ||
-    cmpText(foldText(a.name ?? a.address ?? ''), foldText(b.name ?? b.address ?? '')) ||
+    cmpText(a.key, b.key) ||
     cmpText(a.id, b.id)
   );
 }
@@ -279,7 +330,6 @@ function cmpText(a: string, b: string): number {
  */
 export async function autocomplete(db: Kysely<Database>, input: AutocompleteInput): Promise<AutocompleteResult> {
   const { tokens, addressPrefix, limit, kinds } = parseQuery(input);
-  const pool = poolSize(limit);
   const cands = new Map<string, Candidate>();
   const offer = (kind: Candidate['kind'], id: string | null, match: MatchKind, matched: string) => {
     if (id === null) return;
@@ -287,35 +337,39 @@ export async function autocomplete(db: Kysely<Database>, input: AutocompleteInpu
     const c = cands.get(key);
     if (c === undefined || MATCH_RANK[match] < MATCH_RANK[c.match]) cands.set(key, { kind, id, match, matched });
   };
-  if (tokens.length > 0) {
-    for (const r of await nameCandidates(db, input.tenantId, tokens, kinds, pool)) {
-      offer('user', r.user_id, 'name_word', r.term);
-      offer('group', r.group_id, 'name_word', r.term);
-      offer('contact', r.contact_id, 'name_word', r.term);
-    }
+  // Independent reads: concurrent on PostgreSQL (a pooled connection each), in turn on SQLite.
+  const [named, addressed] = await Promise.all([
+    tokens.length > 0 ? nameCandidates(db, input.tenantId, tokens, kinds, limit) : Promise.resolve([]),
+    addressPrefix !== null ? addressCandidates(db, input.tenantId, addressPrefix, kinds, limit) : Promise.resolve({ held: [], shown: [] }),
+  ]);
+  for (const r of named) {
+    offer('user', r.user_id, 'name_word', r.term);
+    offer('group', r.group_id, 'name_word', r.term);
+    offer('contact', r.contact_id, 'name_word', r.term);
   }
-  if (addressPrefix !== null) {
-    const { held, shown } = await addressCandidates(db, input.tenantId, addressPrefix, kinds, pool);
-    for (const r of held) {
-      const match = r.address === addressPrefix ? 'exact_address' : 'address';
-      offer('user', r.user_id, match, r.address);
-      offer('group', r.group_id, match, r.address);
-    }
-    for (const r of shown) offer('contact', r.contact_id, r.address === addressPrefix ? 'exact_address' : 'address', r.address);
+  const nameHits = cands.size;
+  for (const r of addressed.held) {
+    const match = r.address === addressPrefix ? 'exact_address' : 'address';
+    offer('user', r.user_id, match, r.address);
+    offer('group', r.group_id, match, r.address);
   }
-  const details = await loadDetails(db, input.tenantId, [...cands.values()]);
+  for (const r of addressed.shown) offer('contact', r.contact_id, r.address === addressPrefix ? 'exact_address' : 'address', r.address);
+  // Address-only matches rank below every name match: when the names fill the limit, only exact
+  // addresses can still enter the result, so the others are not even loaded.
+  const wanted = [...cands.values()].filter((c) => nameHits < limit || c.match !== 'address');
+  const details = await loadDetails(db, input.tenantId, wanted);
   const whole = tokens.join(' ');
-  const hits: AutocompleteHit[] = [];
-  for (const [key, c] of cands) {
-    const d = details.get(key);
+  const hits: Ranked[] = [];
+  for (const c of wanted) {
+    const d = details.get(`${c.kind}:${c.id}`);
     if (d === undefined || !kinds.has(d.kind)) continue;
     let match = c.match;
     if (match === 'name_word') {
       if (d.wholeNames.includes(whole)) match = 'exact_name';
       else if (d.firstWord !== null && tokens.some((t) => d.firstWord!.startsWith(t))) match = 'name_first_word';
     }
-    hits.push({ kind: d.kind, id: c.id, name: d.name, address: d.address, state: d.state, connection: d.connection, match, matched: c.matched });
+    hits.push({ kind: d.kind, id: c.id, name: d.name, address: d.address, state: d.state, connection: d.connection, match, matched: c.matched, key: foldText(d.name ?? d.address ?? '') });
   }
   hits.sort(compareHits);
-  return { query: input.query, tokens, results: hits.slice(0, limit) };
+  return { query: input.query, tokens, results: hits.slice(0, limit).map(({ key: _key, ...h }) => h) };
 }

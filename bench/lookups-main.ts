@@ -1,0 +1,74 @@
+/**
+ * Runs the lookups benchmark (bench/lookups.ts) alone and prints a table: a store of N users
+ * (default 100,000) built per dialect by a first sync without LDAP, then ≥ 2,000 autocomplete
+ * queries and ≥ 2,000 resolves measured in-process. Target p99 < 5 ms.
+ *
+ *   node --no-warnings bench/lookups-main.ts [--users N] [--dialect sqlite|postgres|both] [--queries N] [--resolves N]
+ *
+ * PostgreSQL: ROSTER_BENCH_PG_URL, else the bench's own private cluster (bench/pg-server.ts).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { openStore } from '../src/store/db.ts';
+import { benchLookups, buildLookupStore, type LookupBenchResult } from './lookups.ts';
+import { buildSnapshot } from './pipeline-only.ts';
+import { startBenchPostgres } from './pg-server.ts';
+
+const { values: argv } = parseArgs({
+  options: { users: { type: 'string', default: '100000' }, dialect: { type: 'string', default: 'both' }, queries: { type: 'string', default: '2000' }, resolves: { type: 'string', default: '2000' } },
+  strict: false,
+});
+const USERS = Number(argv.users);
+const TARGET_MS = 5;
+
+async function one(dialect: 'sqlite' | 'postgres', snapshot: ReturnType<typeof buildSnapshot>): Promise<LookupBenchResult> {
+  let url: string;
+  let cleanup: () => Promise<void>;
+  if (dialect === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'roster-lookups-'));
+    url = `sqlite:${join(dir, 'roster.db')}`;
+    cleanup = async () => rmSync(dir, { recursive: true, force: true });
+  } else {
+    const pg = await startBenchPostgres();
+    url = pg.url;
+    cleanup = () => pg.stop();
+  }
+  try {
+    const t0 = performance.now();
+    const store = await openStore({ url });
+    try {
+      await buildLookupStore(store, USERS, snapshot);
+    } finally {
+      await store.close();
+    }
+    console.log(`${dialect}: store of ${USERS} users built in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    return await benchLookups({ url, tenantId: 'tenant-1', queries: Number(argv.queries), resolves: Number(argv.resolves) });
+  } finally {
+    await cleanup();
+  }
+}
+
+if (import.meta.main) {
+  const snapshot = buildSnapshot(USERS);
+  const dialects = argv.dialect === 'both' ? (['sqlite', 'postgres'] as const) : [argv.dialect as 'sqlite' | 'postgres'];
+  const rows: string[][] = [];
+  let ok = true;
+  for (const d of dialects) {
+    const r = await one(d, snapshot);
+    for (const [op, s, extra] of [['autocomplete', r.autocomplete, `${r.autocomplete.emptyResults} empty`], ['resolve', r.resolve, `${r.resolve.valid} valid`]] as const) {
+      const pass = s.p99Ms < TARGET_MS;
+      ok &&= pass;
+      rows.push([d, op, String(s.n), s.p50Ms.toFixed(2), s.p99Ms.toFixed(2), s.maxMs.toFixed(2), s.meanMs.toFixed(2), pass ? 'met' : 'MISSED', extra]);
+    }
+  }
+  const head = ['dialect', 'lookup', 'calls', 'p50 ms', 'p99 ms', 'max ms', 'mean ms', `p99 < ${TARGET_MS} ms`, 'note'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  console.log(`\nlookups at ${USERS} users (load average ${loadavg().map((l) => l.toFixed(2)).join(' ')})`);
+  console.log(line(head));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const r of rows) console.log(line(r));
+  process.exitCode = ok ? 0 : 3;
+}
