@@ -2,17 +2,22 @@
  * R61 autocomplete over one tenant's users (and public folders), groups and contacts, for rule
  * editors: a prefix of any name word (search_terms) or of an address, case- and accent-insensitive.
  *
- * Cost is bounded whatever the prefix: each source (name words, addresses, contact addresses) is
- * an index range scan in byte order stopped after POOL rows, so a one-letter prefix over 100,000
- * users reads a few hundred index entries, not every match. Ranking is exact within that pool; a
- * prefix matching more objects than the pool holds ranks the closest words (shortest first, in
- * byte order) — type one more letter to narrow it.
+ * Cost is bounded whatever the prefix: each source (name words; addresses of users and groups;
+ * contacts' addresses) is an index range scan in byte order stopped after a small pool of rows, so
+ * a one-letter prefix over 100,000 users reads a few dozen index entries, not every match. Ranking
+ * is exact within the pool; a prefix matching more objects than the pool holds ranks the closest
+ * words (shortest first, in byte order) — type one more letter to narrow it.
  *
- * Multi-word queries: the longest token drives the scan (the rarest, as a rule), every other token
- * must prefix some word of the same object (an EXISTS probe on the owner's rows); or the whole
- * query prefixes an address. Every query names the tenant: no other tenant's object can appear.
+ * Multi-word queries: the rarest token (index entries counted up to a cap) drives the scan; every
+ * other token must prefix some word of the same object (an EXISTS probe on the owner's rows); or
+ * the whole query prefixes an address. Every query names the tenant: no other tenant's object can
+ * appear.
+ *
+ * Round trips are few (they dominate on PostgreSQL): one statement for the name matches and one
+ * for the address matches, each joined to the details ranking needs, run concurrently; a
+ * multi-word query adds one statement counting its words.
  */
-import { type Kysely, type SqlBool, type ExpressionBuilder } from 'kysely';
+import { sql, type Kysely, type ExpressionBuilder, type SelectQueryBuilder } from 'kysely';
 import { foldText, foldWords, prefixUpperBound } from '../core/fold.ts';
 import { normalizeDomain } from '../core/address.ts';
 import { RosterError } from '../core/errors.ts';
@@ -73,19 +78,11 @@ function multiPool(limit: number): { hits: number; scan: number } {
 function addressPool(limit: number): number {
   return Math.min(300, Math.max(30, limit * 3));
 }
-/** Rows counted at most to find the rarest word of a multi-word query. */
+/** Index entries counted at most per word to find the rarest word of a multi-word query. */
 const RARITY_CAP = 5000;
 
 const MATCH_RANK: Record<MatchKind, number> = { exact_name: 0, exact_address: 0, name_first_word: 1, name_word: 2, address: 3 };
 const KIND_RANK: Record<LookupKind, number> = { user: 0, public_folder: 1, group: 2, contact: 3 };
-
-interface Candidate {
-  kind: 'user' | 'group' | 'contact';
-  id: string;
-  /** Best (lowest) match so far. */
-  match: MatchKind;
-  matched: string;
-}
 
 /** Validates and parses the input (bad_input with a message an administrator can act on). */
 export function parseQuery(input: AutocompleteInput): { tokens: string[]; addressPrefix: string | null; limit: number; kinds: Set<LookupKind> } {
@@ -124,28 +121,22 @@ function addressPrefixOf(q: string): string | null {
 }
 
 type TermEb = ExpressionBuilder<Database & { st: Database['search_terms'] }, 'st'>;
-
-/** Rows of the term index in `token`'s range, counted up to RARITY_CAP. */
-async function termCount(db: Kysely<Database>, tenantId: string, token: string): Promise<number> {
-  const r = await db
-    .selectFrom((eb) =>
-      eb.selectFrom('search_terms').select('term').where('tenant_id', '=', tenantId)
-        .where('term', '>=', token).where('term', '<', prefixUpperBound(token)).limit(RARITY_CAP).as('r'))
-    .select((eb) => eb.fn.countAll().as('n'))
-    .executeTakeFirstOrThrow();
-  return Number(r.n);
-}
+type Owners = { user_id: string | null; group_id: string | null; contact_id: string | null; matched: string };
 
 /**
- * The word that drives the scan: for one word, itself; for several, the one with the fewest rows
- * (counted up to RARITY_CAP; ties to the longest), so the other words' probes hit as often as can be.
+ * The word that drives the scan: for one word, itself; for several, the one with the fewest index
+ * entries (counted up to RARITY_CAP, in one statement; ties to the longest), so the other words'
+ * probes hit as often as can be.
  */
 async function drivingToken(db: Kysely<Database>, tenantId: string, tokens: string[]): Promise<string> {
   if (tokens.length === 1) return tokens[0]!;
-  const counts = await Promise.all(tokens.map((t) => termCount(db, tenantId, t)));
+  const counts = tokens.map((t, i) =>
+    sql<number>`(select count(*) from (select 1 as one from search_terms where tenant_id = ${tenantId} and term >= ${t} and term < ${prefixUpperBound(t)} limit ${RARITY_CAP}) as ${sql.ref(`r${i}`)})`.as(`n${i}`));
+  const row = (await sql<Record<string, number | string>>`select ${sql.join(counts)}`.execute(db)).rows[0] ?? {};
   let best = 0;
+  const n = (i: number) => Number(row[`n${i}`] ?? 0);
   for (let i = 1; i < tokens.length; i++) {
-    if (counts[i]! < counts[best]! || (counts[i] === counts[best] && tokens[i]!.length > tokens[best]!.length)) best = i;
+    if (n(i) < n(best) || (n(i) === n(best) && tokens[i]!.length > tokens[best]!.length)) best = i;
   }
   return tokens[best]!;
 }
@@ -159,27 +150,25 @@ function kindFilter(eb: TermEb, kinds: Set<LookupKind>) {
 }
 
 /**
- * Owners whose words match every token. One word: the first rows of its range in byte order.
- * Several: the rarest word's range, at most `scan` rows of it, each probed (EXISTS on the owner's
- * rows) for every other word, until `hits` owners matched.
+ * Name matches as owners (user_id | group_id | contact_id, matched term). One word: the first rows
+ * of its range in byte order. Several: the rarest word's range, at most `scan` rows of it, each
+ * probed for every other word, until `hits` rows matched.
  */
-async function nameCandidates(db: Kysely<Database>, tenantId: string, tokens: string[], kinds: Set<LookupKind>, limit: number) {
-  const drive = await drivingToken(db, tenantId, tokens);
-  const others = tokens.filter((t) => t !== drive);
+function nameOwners(db: Kysely<Database>, tenantId: string, drive: string, others: string[], kinds: Set<LookupKind>, limit: number) {
   const allKinds = (kinds.has('user') || kinds.has('public_folder')) && kinds.has('group') && kinds.has('contact');
   const range = db
     .selectFrom('search_terms as st')
-    .select(['st.user_id', 'st.group_id', 'st.contact_id', 'st.term'])
+    .select(['st.user_id', 'st.group_id', 'st.contact_id', 'st.term as matched'])
     .where('st.tenant_id', '=', tenantId)
     .where('st.term', '>=', drive)
     .where('st.term', '<', prefixUpperBound(drive))
     .$if(!allKinds, (qb) => qb.where((eb: TermEb) => kindFilter(eb, kinds)))
     .orderBy('st.term');
-  if (others.length === 0) return range.limit(namePool(limit)).execute();
+  if (others.length === 0) return range.limit(namePool(limit));
   const { hits, scan } = multiPool(limit);
   return db
     .selectFrom(range.limit(scan).as('st'))
-    .select(['st.user_id', 'st.group_id', 'st.contact_id', 'st.term'])
+    .select(['st.user_id', 'st.group_id', 'st.contact_id', 'st.matched'])
     .where((eb) =>
       eb.and(
         others.flatMap((t) =>
@@ -195,117 +184,119 @@ async function nameCandidates(db: Kysely<Database>, tenantId: string, tokens: st
         ),
       ),
     )
-    .orderBy('st.term')
-    .limit(hits)
+    .orderBy('st.matched')
+    .limit(hits);
+}
+
+const NO_ID = sql<string | null>`cast(null as text)`;
+
+/** Address matches as owners: users' and groups' addresses, and contacts' addresses, of the tenant. */
+function addressOwners(db: Kysely<Database>, tenantId: string, prefix: string, kinds: Set<LookupKind>, limit: number) {
+  const pool = addressPool(limit);
+  const wantUsers = kinds.has('user') || kinds.has('public_folder');
+  const held = db
+    .selectFrom('addresses')
+    .select(['user_id', 'group_id', NO_ID.as('contact_id'), 'address as matched'])
+    .where('tenant_id', '=', tenantId)
+    .where('address', '>=', prefix)
+    .where('address', '<', prefixUpperBound(prefix))
+    .$if(!wantUsers, (qb) => qb.where('group_id', 'is not', null))
+    .$if(!kinds.has('group'), (qb) => qb.where('user_id', 'is not', null))
+    .orderBy('address')
+    .limit(pool);
+  const shown = db
+    .selectFrom('contact_addresses as ca')
+    .innerJoin('contacts as c', 'c.id', 'ca.contact_id')
+    .select([NO_ID.as('user_id'), NO_ID.as('group_id'), 'ca.contact_id', 'ca.address as matched'])
+    .where('c.tenant_id', '=', tenantId)
+    .where('ca.address', '>=', prefix)
+    .where('ca.address', '<', prefixUpperBound(prefix))
+    .orderBy('ca.address')
+    .limit(pool);
+  const wantHeld = wantUsers || kinds.has('group');
+  if (wantHeld && kinds.has('contact')) {
+    // Each branch keeps its own ORDER BY / LIMIT inside a derived table (SQLite allows neither on a compound's arm).
+    return db.selectFrom(held.as('h')).selectAll().unionAll(db.selectFrom(shown.as('s')).selectAll());
+  }
+  return wantHeld ? held : kinds.has('contact') ? shown : null;
+}
+
+/** What ranking and the result need, joined to the owners in the same statement. */
+function withDetails(db: Kysely<Database>, owners: SelectQueryBuilder<Database, never, Owners>) {
+  return db
+    .selectFrom(owners.as('o'))
+    .leftJoin('users as u', 'u.id', 'o.user_id')
+    .leftJoin('addresses as ua', (j) => j.onRef('ua.user_id', '=', 'u.id').on('ua.role', '=', 'primary'))
+    .leftJoin('connections as uc', 'uc.id', 'u.connection_id')
+    .leftJoin('groups as g', 'g.id', 'o.group_id')
+    .leftJoin('addresses as ga', (j) => j.onRef('ga.group_id', '=', 'g.id').on('ga.role', '=', 'group'))
+    .leftJoin('connections as gc', 'gc.id', 'g.connection_id')
+    .leftJoin('contacts as ct', 'ct.id', 'o.contact_id')
+    .leftJoin('connections as cc', 'cc.id', 'ct.connection_id')
+    .select((eb) => [
+      'o.user_id', 'o.group_id', 'o.contact_id', 'o.matched',
+      'u.kind', 'u.state', 'u.display_name', 'u.given_name', 'u.surname', 'ua.address as u_address', 'uc.name as u_conn',
+      'g.name as g_name', 'ga.address as g_address', 'gc.name as g_conn',
+      'ct.name as c_name', 'cc.name as c_conn',
+      eb.selectFrom('contact_addresses as ca').select((e) => e.fn.min('ca.address').as('a')).whereRef('ca.contact_id', '=', 'ct.id').as('c_address'),
+    ])
     .execute();
 }
 
-/** Address holders (users, groups) and contacts whose address starts with `prefix`. */
-async function addressCandidates(db: Kysely<Database>, tenantId: string, prefix: string, kinds: Set<LookupKind>, limit: number) {
-  const pool = addressPool(limit);
-  const wantUsers = kinds.has('user') || kinds.has('public_folder');
-  const held = wantUsers || kinds.has('group')
-    ? await db
-        .selectFrom('addresses')
-        .select(['address', 'user_id', 'group_id'])
-        .where('tenant_id', '=', tenantId)
-        .where('address', '>=', prefix)
-        .where('address', '<', prefixUpperBound(prefix))
-        .$if(!wantUsers, (qb) => qb.where('group_id', 'is not', null))
-        .$if(!kinds.has('group'), (qb) => qb.where('user_id', 'is not', null))
-        .orderBy('address')
-        .limit(pool)
-        .execute()
-    : [];
-  const shown = kinds.has('contact')
-    ? await db
-        .selectFrom('contact_addresses as ca')
-        .innerJoin('contacts as c', 'c.id', 'ca.contact_id')
-        .select(['ca.address', 'ca.contact_id'])
-        .where('c.tenant_id', '=', tenantId)
-        .where('ca.address', '>=', prefix)
-        .where('ca.address', '<', prefixUpperBound(prefix))
-        .orderBy('ca.address')
-        .limit(pool)
-        .execute()
-    : [];
-  return { held, shown };
-}
-
-interface Details {
-  kind: LookupKind;
-  name: string | null;
-  address: string | null;
-  state: UserState | null;
-  connection: string | null;
-  /** Folded word lists of the whole names an exact match compares with. */
-  wholeNames: string[];
-  firstWord: string | null;
-}
-
-async function loadDetails(db: Kysely<Database>, tenantId: string, cands: Candidate[]): Promise<Map<string, Details>> {
-  const out = new Map<string, Details>();
-  const ids = (k: Candidate['kind']) => cands.filter((c) => c.kind === k).map((c) => c.id);
-  const userIds = ids('user');
-  if (userIds.length > 0) {
-    const rows = await db
-      .selectFrom('users as u')
-      .leftJoin('addresses as a', (j) => j.onRef('a.user_id', '=', 'u.id').on('a.role', '=', 'primary'))
-      .leftJoin('connections as c', 'c.id', 'u.connection_id')
-      .select(['u.id', 'u.kind', 'u.state', 'u.display_name', 'u.given_name', 'u.surname', 'a.address', 'c.name as connection'])
-      .where('u.tenant_id', '=', tenantId)
-      .where('u.id', 'in', userIds)
-      .execute();
-    for (const r of rows) {
-      const given = [r.given_name, r.surname].filter((x) => x !== null && x !== '').join(' ');
-      const name = r.display_name ?? (given === '' ? null : given);
-      const words = foldWords(name);
-      const wholeNames = [words.join(' ')];
-      if (r.display_name !== null && given !== '') wholeNames.push(foldWords(given).join(' '));
-      out.set(`user:${r.id}`, {
-        kind: r.kind === 'public_folder' ? 'public_folder' : 'user', name, address: r.address, state: r.state as UserState,
-        connection: r.connection, wholeNames, firstWord: words[0] ?? null,
-      });
-    }
-  }
-  const groupIds = ids('group');
-  if (groupIds.length > 0) {
-    const rows = await db
-      .selectFrom('groups as g')
-      .leftJoin('addresses as a', (j) => j.onRef('a.group_id', '=', 'g.id').on('a.role', '=', 'group'))
-      .innerJoin('connections as c', 'c.id', 'g.connection_id')
-      .select(['g.id', 'g.name', 'a.address', 'c.name as connection'])
-      .where('g.tenant_id', '=', tenantId)
-      .where('g.id', 'in', groupIds)
-      .execute();
-    for (const r of rows) {
-      const words = foldWords(r.name);
-      out.set(`group:${r.id}`, { kind: 'group', name: r.name, address: r.address, state: null, connection: r.connection, wholeNames: [words.join(' ')], firstWord: words[0] ?? null });
-    }
-  }
-  const contactIds = ids('contact');
-  if (contactIds.length > 0) {
-    const rows = await db
-      .selectFrom('contacts as ct')
-      .innerJoin('connections as c', 'c.id', 'ct.connection_id')
-      .select((eb) => [
-        'ct.id', 'ct.name', 'c.name as connection',
-        eb.selectFrom('contact_addresses as ca').select((e) => e.fn.min('ca.address').as('a')).whereRef('ca.contact_id', '=', 'ct.id').as('address'),
-      ])
-      .where('ct.tenant_id', '=', tenantId)
-      .where('ct.id', 'in', contactIds)
-      .execute();
-    for (const r of rows) {
-      const words = foldWords(r.name);
-      out.set(`contact:${r.id}`, { kind: 'contact', name: r.name, address: r.address ?? null, state: null, connection: r.connection, wholeNames: [words.join(' ')], firstWord: words[0] ?? null });
-    }
-  }
-  return out;
-}
+type DetailRow = Awaited<ReturnType<typeof withDetails>>[number];
 
 interface Ranked extends AutocompleteHit {
   /** Folded name (or address) for the last tie-break. */
   key: string;
+}
+
+/** A result from a joined row, with its match refined: exact whole name, first word, or another word. */
+function toHit(r: DetailRow, base: MatchKind, tokens: string[]): Ranked | null {
+  let kind: LookupKind;
+  let id: string;
+  let name: string | null;
+  let address: string | null;
+  let connection: string | null;
+  let wholeNames: string[];
+  let firstWord: string | null;
+  if (r.user_id !== null && r.kind !== null) {
+    kind = r.kind === 'public_folder' ? 'public_folder' : 'user';
+    id = r.user_id;
+    const given = [r.given_name, r.surname].filter((x) => x !== null && x !== '').join(' ');
+    name = r.display_name ?? (given === '' ? null : given);
+    const words = foldWords(name);
+    wholeNames = [words.join(' ')];
+    if (r.display_name !== null && given !== '') wholeNames.push(foldWords(given).join(' '));
+    firstWord = words[0] ?? null;
+    address = r.u_address;
+    connection = r.u_conn;
+  } else if (r.group_id !== null && r.g_name !== null) {
+    kind = 'group';
+    id = r.group_id;
+    name = r.g_name;
+    const words = foldWords(name);
+    wholeNames = [words.join(' ')];
+    firstWord = words[0] ?? null;
+    address = r.g_address;
+    connection = r.g_conn;
+  } else if (r.contact_id !== null && r.c_name !== null) {
+    kind = 'contact';
+    id = r.contact_id;
+    name = r.c_name;
+    const words = foldWords(name);
+    wholeNames = [words.join(' ')];
+    firstWord = words[0] ?? null;
+    address = r.c_address ?? null;
+    connection = r.c_conn;
+  } else {
+    return null; // the object went away between the scan and the join (a concurrent sync)
+  }
+  let match = base;
+  if (match === 'name_word') {
+    if (wholeNames.includes(tokens.join(' '))) match = 'exact_name';
+    else if (firstWord !== null && tokens.some((t) => firstWord.startsWith(t))) match = 'name_first_word';
+  }
+  return { kind, id, name, address, state: kind === 'user' || kind === 'public_folder' ? (r.state as UserState) : null, connection, match, matched: r.matched, key: foldText(name ?? address ?? '') };
 }
 
 /** Ranks: match (exact, first word, other word, address), active users first, kind, name, id. */
@@ -330,46 +321,26 @@ function cmpText(a: string, b: string): number {
  */
 export async function autocomplete(db: Kysely<Database>, input: AutocompleteInput): Promise<AutocompleteResult> {
   const { tokens, addressPrefix, limit, kinds } = parseQuery(input);
-  const cands = new Map<string, Candidate>();
-  const offer = (kind: Candidate['kind'], id: string | null, match: MatchKind, matched: string) => {
-    if (id === null) return;
-    const key = `${kind}:${id}`;
-    const c = cands.get(key);
-    if (c === undefined || MATCH_RANK[match] < MATCH_RANK[c.match]) cands.set(key, { kind, id, match, matched });
+  const names = async (): Promise<DetailRow[]> => {
+    if (tokens.length === 0) return [];
+    const drive = await drivingToken(db, input.tenantId, tokens);
+    return withDetails(db, nameOwners(db, input.tenantId, drive, tokens.filter((t) => t !== drive), kinds, limit) as SelectQueryBuilder<Database, never, Owners>);
+  };
+  const addresses = async (): Promise<DetailRow[]> => {
+    const q = addressPrefix === null ? null : addressOwners(db, input.tenantId, addressPrefix, kinds, limit);
+    return q === null ? [] : withDetails(db, q as SelectQueryBuilder<Database, never, Owners>);
   };
   // Independent reads: concurrent on PostgreSQL (a pooled connection each), in turn on SQLite.
-  const [named, addressed] = await Promise.all([
-    tokens.length > 0 ? nameCandidates(db, input.tenantId, tokens, kinds, limit) : Promise.resolve([]),
-    addressPrefix !== null ? addressCandidates(db, input.tenantId, addressPrefix, kinds, limit) : Promise.resolve({ held: [], shown: [] }),
-  ]);
-  for (const r of named) {
-    offer('user', r.user_id, 'name_word', r.term);
-    offer('group', r.group_id, 'name_word', r.term);
-    offer('contact', r.contact_id, 'name_word', r.term);
-  }
-  const nameHits = cands.size;
-  for (const r of addressed.held) {
-    const match = r.address === addressPrefix ? 'exact_address' : 'address';
-    offer('user', r.user_id, match, r.address);
-    offer('group', r.group_id, match, r.address);
-  }
-  for (const r of addressed.shown) offer('contact', r.contact_id, r.address === addressPrefix ? 'exact_address' : 'address', r.address);
-  // Address-only matches rank below every name match: when the names fill the limit, only exact
-  // addresses can still enter the result, so the others are not even loaded.
-  const wanted = [...cands.values()].filter((c) => nameHits < limit || c.match !== 'address');
-  const details = await loadDetails(db, input.tenantId, wanted);
-  const whole = tokens.join(' ');
-  const hits: Ranked[] = [];
-  for (const c of wanted) {
-    const d = details.get(`${c.kind}:${c.id}`);
-    if (d === undefined || !kinds.has(d.kind)) continue;
-    let match = c.match;
-    if (match === 'name_word') {
-      if (d.wholeNames.includes(whole)) match = 'exact_name';
-      else if (d.firstWord !== null && tokens.some((t) => d.firstWord!.startsWith(t))) match = 'name_first_word';
-    }
-    hits.push({ kind: d.kind, id: c.id, name: d.name, address: d.address, state: d.state, connection: d.connection, match, matched: c.matched, key: foldText(d.name ?? d.address ?? '') });
-  }
-  hits.sort(compareHits);
+  const [named, addressed] = await Promise.all([names(), addresses()]);
+  const best = new Map<string, Ranked>();
+  const offer = (h: Ranked | null) => {
+    if (h === null || !kinds.has(h.kind)) return;
+    const key = `${h.kind}:${h.id}`;
+    const seen = best.get(key);
+    if (seen === undefined || MATCH_RANK[h.match] < MATCH_RANK[seen.match]) best.set(key, h);
+  };
+  for (const r of named) offer(toHit(r, 'name_word', tokens));
+  for (const r of addressed) offer(toHit(r, r.matched === addressPrefix ? 'exact_address' : 'address', tokens));
+  const hits = [...best.values()].sort(compareHits);
   return { query: input.query, tokens, results: hits.slice(0, limit).map(({ key: _key, ...h }) => h) };
 }
