@@ -18,9 +18,15 @@ interface BenchJson {
   failed: number;
   steps: Array<{ id: string; label: string; wallS: number; peakRssMb: number; conditions: Array<{ what: string; ok: boolean }> }>;
   checks: Record<string, Array<{ name: string; ok: boolean; detail: string }>>;
+  lookups: {
+    stores: Array<{ label: string; lookups: { autocomplete: { n: number; p99Ms: number; emptyResults: number }; resolve: { n: number; p99Ms: number; valid: number } };
+      mta: Array<{ clients: number; lookups: number; perSecond: number }>; postmap: { keys: number; found: number } }>;
+    postmapLdap: { keys: number; found: number };
+    ldapsearch: { addresses: number; sequential: { found: number } };
+  };
 }
 
-test('bench at 2,000 users: five steps, R12 zero directory rows in (d), all ten changes of (e) land (R10, R11, R13a, R15, D7)', { timeout: 300_000 }, () => {
+test('bench at 2,000 users: five steps, lookups and socketmap figures beside ldapsearch and an ldap: table (R61), R12 zero directory rows in (d), all ten changes of (e) land (R10, R11, R13a, R15, D7)', { timeout: 300_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'roster-bench-test-'));
   try {
     const md = join(dir, 'table.md');
@@ -47,7 +53,21 @@ test('bench at 2,000 users: five steps, R12 zero directory rows in (d), all ten 
       assert.equal(list.length, 10, `${store}: ten changes checked`);
       for (const k of list) assert.ok(k.ok, `${store}: ${k.name} — ${k.detail}`);
     }
+    // Issue 4 figures: both stores measured, the socketmap answers what the ldap: table on slapd answers.
+    assert.deepEqual(out.lookups.stores.map((x) => x.label), ['SQLite', 'PostgreSQL']);
+    for (const x of out.lookups.stores) {
+      assert.ok(x.lookups.autocomplete.n >= 2000 && x.lookups.resolve.n >= 2000, `${x.label}: 2,000 calls each`);
+      assert.ok(x.lookups.autocomplete.emptyResults < x.lookups.autocomplete.n / 2, `${x.label}: autocomplete finds things`);
+      assert.ok(x.lookups.resolve.valid > 0, `${x.label}: resolve finds valid recipients`);
+      assert.deepEqual(x.mta.map((m) => m.clients), [1, 8, 32]);
+      for (const m of x.mta) assert.ok(m.lookups > 0 && m.perSecond > 0, `${x.label}: ${m.clients} clients answered`);
+      assert.equal(x.postmap.found, out.lookups.postmapLdap.found, `${x.label}: the socketmap finds what the ldap: table finds`);
+    }
+    assert.ok(out.lookups.postmapLdap.found > 0);
+    assert.equal(out.lookups.ldapsearch.sequential.found, out.lookups.ldapsearch.addresses, 'every sampled address is in slapd');
     const table = readFileSync(md, 'utf8');
+    assert.match(table, /## Lookups and recipient validation \(issue 4\)/);
+    assert.match(table, /\| autocomplete p50 \/ p99 \/ max ms/);
     for (const id of ['a', 'b', 'c', 'd', 'e']) assert.match(table, new RegExp(`^\\| \\(${id}\\) `, 'm'));
     assert.match(table, /ldapsearch .*-E pr=1000\/noprompt/);
     assert.match(table, /bin\/roster sync acme main/);

@@ -48,10 +48,10 @@ function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }
 
-/** `n` addresses held by users of the tenant, spread evenly over the sorted list (deterministic). */
+/** `n` primary addresses of the tenant's users (a primary is the entry's first `mail`), spread evenly over the sorted list (deterministic). */
 export async function sampleAddresses(reader: StoreReader, tenant: string, n: number): Promise<string[]> {
   const rows = await reader.all(
-    `SELECT a.address AS address FROM addresses a JOIN tenants t ON t.id = a.tenant_id WHERE t.name = ? AND a.role <> 'group' ORDER BY a.address`, [tenant]);
+    `SELECT a.address AS address FROM addresses a JOIN tenants t ON t.id = a.tenant_id WHERE t.name = ? AND a.role = 'primary' ORDER BY a.address`, [tenant]);
   const all = rows.map((r) => String(r.address));
   if (all.length === 0) throw new Error(`tenant ${tenant} holds no address`);
   const step = Math.max(1, Math.floor(all.length / n));
@@ -64,7 +64,7 @@ export async function ldapsearchLookups(t: LdapTarget, addresses: string[], work
   const parallel = o.parallel ?? 8;
   const file = join(work, 'lookup-addresses.txt');
   writeFileSync(file, addresses.join('\n') + '\n');
-  const filter = '(|(mail=%s)(mailAlternateAddress=%s))';
+  const filter = '(mail=%s)';
   let t0 = process.hrtime.bigint();
   const seq = await run([...base(t), '-f', file, filter, '1.1']);
   const seqS = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -87,7 +87,7 @@ export async function ldapsearchLookups(t: LdapTarget, addresses: string[], work
   for (let i = 0; i < n; i++) {
     const a = addresses[Math.floor((i * addresses.length) / n)]!;
     const s0 = process.hrtime.bigint();
-    const r = await run([...base(t), `(|(mail=${a})(mailAlternateAddress=${a}))`, '1.1']);
+    const r = await run([...base(t), `(mail=${a})`, '1.1']);
     times.push(Number(process.hrtime.bigint() - s0) / 1e6);
     if (r.code !== 0) throw new Error(`ldapsearch exited ${r.code}: ${r.stderr.slice(-500)}`);
   }

@@ -13,7 +13,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { benchMta, buildMtaStore, lookupKeys, MTA_SPEC, postmapBatch, type MtaRow } from './mta.ts';
+import { benchMta, buildMtaStore, lookupKeys, MTA_SPEC, postmapBatch, postmapConfig, type MtaRow } from './mta.ts';
 import { startBenchPostgres } from './pg-server.ts';
 import { writeLdif } from '../test/fixtures/directory-generator.ts';
 import { startSlapd } from '../test/helpers/slapd.ts';
@@ -58,20 +58,6 @@ async function withStore<T>(dialect: 'sqlite' | 'postgres', fn: (url: string) =>
   }
 }
 
-/** A config dir for postmap (-c): an empty main.cf and, when slapd is given, an ldap: table file. */
-function postmapConfig(slapd?: { url: string; readerDn: string; readerPassword: string; baseDn: string }): { dir: string; ldapTable?: string } {
-  const dir = join(work, 'postfix');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'main.cf'), 'compatibility_level = 3.6\n');
-  if (slapd === undefined) return { dir };
-  const cf = join(dir, 'recipients-ldap.cf');
-  writeFileSync(cf, [
-    `server_host = ${slapd.url}`, `search_base = ${slapd.baseDn}`, 'version = 3', 'bind = yes',
-    `bind_dn = ${slapd.readerDn}`, `bind_pw = ${slapd.readerPassword}`, 'query_filter = (mail=%s)', 'result_attribute = mail', '',
-  ].join('\n'), { mode: 0o600 });
-  return { dir, ldapTable: `ldap:${cf}` };
-}
-
 async function main(): Promise<void> {
   ensurePackages('postfix');
   const load0 = loadavg()[0]!;
@@ -93,7 +79,7 @@ async function main(): Promise<void> {
         const section: Section = { dialect, buildMs: built.ms, users: built.users, rows };
         if (argv.reference) {
           const refKeys = keys.slice(0, Number(argv['ref-keys'])).map((k) => k.key.toLowerCase());
-          const cfg = postmapConfig(slapd === undefined ? undefined : { url: slapd.url, readerDn: slapd.readerDn, readerPassword: slapd.readerPassword, baseDn: slapd.baseDn });
+          const cfg = postmapConfig(work, slapd === undefined ? undefined : { url: slapd.url, readerDn: slapd.readerDn, readerPassword: slapd.readerPassword, baseDn: slapd.baseDn });
           const serve = await startRosterServe({ ROSTER_DATA_DIR: work, ROSTER_DATABASE_URL: url });
           try {
             const socketmap = await postmapBatch(cfg.dir, `socketmap:inet:127.0.0.1:${serve.port}:recipient`, refKeys, join(work, 'keys.txt'));

@@ -12,7 +12,8 @@
  * over K keys through any table, for side-by-side references such as an ldap: table on slapd).
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { normalizeAddress } from '../src/core/address.ts';
 import type { Address, DirUser, DirectorySnapshot, RunSettings } from '../src/core/model.ts';
 import { connectSocketmap } from '../src/mta/client.ts';
@@ -220,4 +221,18 @@ export async function postmapBatch(configDir: string, table: string, keys: strin
   const seconds = (performance.now() - t0) / 1000;
   if (code !== 0 && code !== 1) throw new Error(`postmap ${table} exited ${code}: ${stderr.slice(0, 500)}`);
   return { seconds, found, stderr };
+}
+
+/** A config dir for postmap (-c): an empty main.cf and, when slapd is given, an ldap: table file. */
+export function postmapConfig(work: string, slapd?: { url: string; readerDn: string; readerPassword: string; baseDn: string }): { dir: string; ldapTable?: string } {
+  const dir = join(work, 'postfix');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'main.cf'), 'compatibility_level = 3.6\n');
+  if (slapd === undefined) return { dir };
+  const cf = join(dir, 'recipients-ldap.cf');
+  writeFileSync(cf, [
+    `server_host = ${slapd.url}`, `search_base = ${slapd.baseDn}`, 'version = 3', 'bind = yes',
+    `bind_dn = ${slapd.readerDn}`, `bind_pw = ${slapd.readerPassword}`, 'query_filter = (mail=%s)', 'result_attribute = mail', '',
+  ].join('\n'), { mode: 0o600 });
+  return { dir, ldapTable: `ldap:${cf}` };
 }

@@ -25,6 +25,7 @@ import { checkChanges, planChanges, readBefore, type Check } from './changes.ts'
 import { openStoreReader } from './store-reader.ts';
 import { renderTable, verdictOf, type StepResult } from './table.ts';
 import { renderProfile } from './profile-summary.ts';
+import { renderLookupTable, runLookupSteps } from './lookup-steps.ts';
 
 const { values: argv } = parseArgs({ options: {
   users: { type: 'string', default: '100000' }, seed: { type: 'string', default: '20261122' },
@@ -164,10 +165,20 @@ async function main(): Promise<number> {
     const dpRows = splitCounts(diffCounts(before.pg, await readPgCounters(pgServer.url)));
     say(`(d) PostgreSQL ${dp.m.wallS.toFixed(2)} s — ${countsNote(dp.rec)}; rows written (pg_stat_user_tables): directory ${dpRows.directory}, other ${dpRows.rest} (${dpRows.detail})`);
 
-    // (e) ten named changes, then a sync of each store, then the checks.
-    const plan = planChanges(spec);
     const readers = { sqlite: await openStoreReader(stores.sqlite.url), pg: await openStoreReader(stores.pg.url) };
     cleanups.push(async () => { await readers.sqlite.close(); await readers.pg.close(); });
+
+    // Issue 4: lookups and recipient validation on the stores as the sync left them (the directory
+    // still equals the generator's), with the same questions asked of slapd in the same run.
+    const lookups = await runLookupSteps({
+      spec, work, say,
+      stores: [{ label: 'SQLite', url: stores.sqlite.url, reader: readers.sqlite }, { label: 'PostgreSQL', url: stores.pg.url, reader: readers.pg }],
+      slapd: { url: slapd.url, bindDn: slapd.readerDn, passwordFile: pwFile, baseDn: spec.baseDn, readerPassword: slapd.readerPassword },
+    });
+    const lookupTable = renderLookupTable(lookups);
+
+    // (e) ten named changes, then a sync of each store, then the checks.
+    const plan = planChanges(spec);
     const pre = { sqlite: await readBefore(readers.sqlite, plan), pg: await readBefore(readers.pg, plan) };
     await ldapModify(slapd.admin, plan.ldif);
     say('Directory changes (ldapmodify):');
@@ -211,6 +222,9 @@ async function main(): Promise<number> {
     say(`Load average at start ${loadStart}, at end ${loadEnd} (other work on the machine slows the longer steps more than (a)).`);
     say(table);
     say();
+    say('Lookups and recipient validation (issue 4), same stores, same slapd:');
+    for (const l of lookupTable) say(l);
+    say();
     say(`(a) command: ${cmdA}`);
     say(`(b) command: ${cmdB}`);
     say(`(c)/(d)/(e): the same sync command; PostgreSQL runs add ROSTER_DATABASE_URL=<bench database>.`);
@@ -222,7 +236,11 @@ async function main(): Promise<number> {
         `Node ${process.version}, load average ${loadStart} at start and ${loadEnd} at end. ` +
         `Store durability as shipped (SQLite WAL + synchronous=NORMAL; PostgreSQL: ${pgServer.describe}). ` +
         `Transport: plain LDAP on loopback, reader bind, page size ${settings.pageSize}.`, '',
-        table, '', `- (a), one timed process: \`${cmdA}\``, '', '  i.e. back to back:', '', '  ```sh',
+        table, '', '## Lookups and recipient validation (issue 4)', '',
+        'On the stores the syncs above filled (100,000 users read, the directory unchanged), before the changes of (e). ' +
+        'In-process calls one at a time (bench/lookups.ts); the socketmap server as its own process with persistent clients (bench/mta.ts); ' +
+        'references on the same slapd: Postfix\'s `postmap -q -` through an `ldap:` table, and `ldapsearch -f` (bench/lookup-reference.ts).', '',
+        ...lookupTable, '', `- (a), one timed process: \`${cmdA}\``, '', '  i.e. back to back:', '', '  ```sh',
         ...searches.map((x) => `  ${ldapsearchArgv(target, x).map(shq).join(' ')} > /dev/null`), '  ```', '', `- (b): \`${cmdB}\``, `- (c), (d), (e): the same; PostgreSQL runs add \`ROSTER_DATABASE_URL=<bench database>\`.`,
         '- Diagnostics, no target (each a whole process, same transport and searches as (a)):',
         ...floors.map((f) => `  - ${f.label}: ${f.m.wallS.toFixed(2)} s = ${(f.m.wallS / a.wallS).toFixed(2)}× (a), peak RSS ${f.m.peakRssMb.toFixed(0)} MB`),
@@ -232,7 +250,7 @@ async function main(): Promise<number> {
       say(`Table written to ${outFile}`);
     }
     if (argv.json !== undefined) {
-      writeFileSync(argv.json, JSON.stringify({ users: USERS, dumped, steps: steps.map((s) => ({ ...s, verdict: verdictOf(s, a.wallS) })), checks, failed, missed }, null, 2));
+      writeFileSync(argv.json, JSON.stringify({ users: USERS, dumped, lookups, steps: steps.map((s) => ({ ...s, verdict: verdictOf(s, a.wallS) })), checks, failed, missed }, null, 2));
     }
     if (failed > 0) { say(`${failed} landing check(s) FAILED`); return 1; }
     if (missed > 0) say(`${missed} target(s) MISSED`);

@@ -89,3 +89,27 @@ forEachDialect('postfix maps', (open) => {
     assert.deepEqual(await resolve({ map: 'recipient', key: '@acme.test' }), { kind: 'NOTFOUND' });
   });
 });
+
+forEachDialect('postfix maps: plus-addressing', (open) => {
+  test('R61 with a recipient delimiter, user+ext@ is valid when user@ is; the alias map keeps the extension; invalid bases stay NOTFOUND', async () => {
+    const { db } = await open();
+    await seedHolders(db);
+    assert.equal(showReply(await answerMap(db, 'recipient', 'ann+news@acme.test')), 'NOTFOUND', 'no delimiter configured: the whole key only');
+    assert.equal(showReply(await answerMap(db, 'recipient', 'ann+news@acme.test', '+')), 'OK ann+news@acme.test');
+    assert.equal(showReply(await answerMap(db, 'recipient', 'ann-news@acme.test', '+-')), 'OK ann-news@acme.test');
+    assert.equal(showReply(await answerMap(db, 'alias', 'ann.b+q4@acme.test', '+')), 'OK ann+q4@acme.test');
+    assert.equal(showReply(await answerMap(db, 'alias', 'ann+q4@acme.test', '+')), 'NOTFOUND', 'a primary has nothing to rewrite');
+    for (const k of ['flag+x@acme.test', 'nobody+x@acme.test', 'contact+x@acme.test', '+ann@acme.test']) {
+      assert.equal(showReply(await answerMap(db, 'recipient', k, '+')), 'NOTFOUND', k);
+    }
+  });
+});
+
+test('splitExtension: first delimiter after the first character; none → null', async () => {
+  const { splitExtension } = await import('./maps.ts');
+  const a = (s: string) => s as Parameters<typeof splitExtension>[0];
+  assert.deepEqual(splitExtension(a('ann+x+y@acme.test'), '+'), { base: 'ann@acme.test', extension: '+x+y' });
+  assert.equal(splitExtension(a('+ann@acme.test'), '+'), null);
+  assert.equal(splitExtension(a('ann@acme.test'), '+'), null);
+  assert.equal(splitExtension(a('ann+x@acme.test'), ''), null);
+});

@@ -22,6 +22,7 @@ interface ServeOptions {
   lookupTimeout: string;
   idleTimeout: string;
   maxConnections: string;
+  recipientDelimiter?: string;
 }
 
 /** Store errors are logged at most once per interval, with the count of the ones not shown. */
@@ -43,6 +44,14 @@ function storeErrorLogger(intervalMs: number): (e: unknown) => void {
   };
 }
 
+/** --recipient-delimiter: a few punctuation characters, never "@" or whitespace. */
+function checkDelimiter(d: string): string {
+  if (d.length > 8 || /[@\s\p{L}\p{N}]/u.test(d)) {
+    throw new RosterError('bad_input', `--recipient-delimiter takes punctuation characters such as "+" or "+-" (not letters, digits, "@" or spaces), not ${JSON.stringify(d)}`);
+  }
+  return d;
+}
+
 async function serve(ctx: CliContext, o: ServeOptions): Promise<void> {
   const { parseListen } = await import('../../mta/listen.ts');
   const listen = parseListen(o.listen, o.allowRemote === true);
@@ -52,7 +61,8 @@ async function serve(ctx: CliContext, o: ServeOptions): Promise<void> {
   const { createResolver } = await import('../../mta/maps.ts');
   const { startSocketmapServer } = await import('../../mta/server.ts');
   const store = await ctx.openStore(); // closed by main.ts when the command returns
-  const resolve = createResolver(store.db, { timeoutMs, onStoreError: storeErrorLogger(10_000) });
+  const recipientDelimiter = checkDelimiter(o.recipientDelimiter ?? '');
+  const resolve = createResolver(store.db, { timeoutMs, onStoreError: storeErrorLogger(10_000), recipientDelimiter });
   if (listen.kind === 'unix') await removeStaleSocket(listen.path);
   let server;
   try {
@@ -141,6 +151,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--lookup-timeout <ms>', 'answer TEMP when the store has not answered within this time', '5000')
     .option('--idle-timeout <seconds>', 'close a connection silent for this long (Postfix closes its own after 10 s)', '60')
     .option('--max-connections <n>', 'connections open at once (one per Postfix process using the maps)', '1024')
+    .option('--recipient-delimiter <chars>', 'plus-addressing: also accept user<delim>anything@domain for a valid user@domain (as Postfix recipient_delimiter, e.g. "+")', '')
     .action((o: ServeOptions) => serve(ctx, o));
   postfix
     .command('check <address>')
