@@ -13,16 +13,17 @@
  * the whole query prefixes an address. Every query names the tenant: no other tenant's object can
  * appear.
  *
- * Round trips are few (they dominate on PostgreSQL): one statement for the name matches and one
- * for the address matches, each joined to the details ranking needs, run concurrently; a
- * multi-word query adds one statement counting its words.
+ * Statements are small and concurrent: on PostgreSQL planning a many-table join costs more than
+ * running it, so the matches (name words; addresses) and then the details ranking needs (one
+ * table each) are read by single-table statements, each batch at once on pooled connections.
  */
-import { sql, type Kysely, type ExpressionBuilder, type SelectQueryBuilder } from 'kysely';
+import { sql, type Kysely, type ExpressionBuilder } from 'kysely';
 import { foldText, foldWords, prefixUpperBound } from '../core/fold.ts';
 import { normalizeDomain } from '../core/address.ts';
 import { RosterError } from '../core/errors.ts';
 import type { UserState } from '../core/model.ts';
 import type { Database } from '../store/schema.ts';
+import { PREPARED, padIn } from '../store/pg-prepared.ts';
 
 export type LookupKind = 'user' | 'public_folder' | 'group' | 'contact';
 export const LOOKUP_KINDS: readonly LookupKind[] = ['user', 'public_folder', 'group', 'contact'];
@@ -74,9 +75,9 @@ function namePool(limit: number): number {
 function multiPool(limit: number): { hits: number; scan: number } {
   return { hits: limit, scan: Math.min(3000, Math.max(300, limit * 30)) };
 }
-/** Address rows read per source. */
+/** Address rows read per source (two sources: with the name pool, every IN list stays ≤ 500 ids). */
 function addressPool(limit: number): number {
-  return Math.min(300, Math.max(30, limit * 3));
+  return Math.min(100, Math.max(30, limit * 3));
 }
 /** Index entries counted at most per word to find the rarest word of a multi-word query. */
 const RARITY_CAP = 5000;
@@ -132,7 +133,7 @@ async function drivingToken(db: Kysely<Database>, tenantId: string, tokens: stri
   if (tokens.length === 1) return tokens[0]!;
   const counts = tokens.map((t, i) =>
     sql<number>`(select count(*) from (select 1 as one from search_terms where tenant_id = ${tenantId} and term >= ${t} and term < ${prefixUpperBound(t)} limit ${RARITY_CAP}) as ${sql.ref(`r${i}`)})`.as(`n${i}`));
-  const row = (await sql<Record<string, number | string>>`select ${sql.join(counts)}`.execute(db)).rows[0] ?? {};
+  const row = (await sql<Record<string, number | string>>`select ${sql.join(counts)} ${PREPARED}`.execute(db)).rows[0] ?? {};
   let best = 0;
   const n = (i: number) => Number(row[`n${i}`] ?? 0);
   for (let i = 1; i < tokens.length; i++) {
@@ -164,7 +165,7 @@ function nameOwners(db: Kysely<Database>, tenantId: string, drive: string, other
     .where('st.term', '<', prefixUpperBound(drive))
     .$if(!allKinds, (qb) => qb.where((eb: TermEb) => kindFilter(eb, kinds)))
     .orderBy('st.term');
-  if (others.length === 0) return range.limit(namePool(limit));
+  if (others.length === 0) return range.limit(namePool(limit)).modifyEnd(PREPARED);
   const { hits, scan } = multiPool(limit);
   return db
     .selectFrom(range.limit(scan).as('st'))
@@ -185,118 +186,117 @@ function nameOwners(db: Kysely<Database>, tenantId: string, drive: string, other
       ),
     )
     .orderBy('st.matched')
-    .limit(hits);
+    .limit(hits)
+    .modifyEnd(PREPARED);
 }
 
-const NO_ID = sql<string | null>`cast(null as text)`;
-
-/** Address matches as owners: users' and groups' addresses, and contacts' addresses, of the tenant. */
-function addressOwners(db: Kysely<Database>, tenantId: string, prefix: string, kinds: Set<LookupKind>, limit: number) {
+/** Address matches: users' and groups' addresses, and contacts' addresses, of the tenant (two statements). */
+async function addressOwners(db: Kysely<Database>, tenantId: string, prefix: string, kinds: Set<LookupKind>, limit: number): Promise<Owners[]> {
   const pool = addressPool(limit);
   const wantUsers = kinds.has('user') || kinds.has('public_folder');
-  const held = db
-    .selectFrom('addresses')
-    .select(['user_id', 'group_id', NO_ID.as('contact_id'), 'address as matched'])
-    .where('tenant_id', '=', tenantId)
-    .where('address', '>=', prefix)
-    .where('address', '<', prefixUpperBound(prefix))
-    .$if(!wantUsers, (qb) => qb.where('group_id', 'is not', null))
-    .$if(!kinds.has('group'), (qb) => qb.where('user_id', 'is not', null))
-    .orderBy('address')
-    .limit(pool);
-  const shown = db
-    .selectFrom('contact_addresses as ca')
-    .innerJoin('contacts as c', 'c.id', 'ca.contact_id')
-    .select([NO_ID.as('user_id'), NO_ID.as('group_id'), 'ca.contact_id', 'ca.address as matched'])
-    .where('c.tenant_id', '=', tenantId)
-    .where('ca.address', '>=', prefix)
-    .where('ca.address', '<', prefixUpperBound(prefix))
-    .orderBy('ca.address')
-    .limit(pool);
-  const wantHeld = wantUsers || kinds.has('group');
-  if (wantHeld && kinds.has('contact')) {
-    // Each branch keeps its own ORDER BY / LIMIT inside a derived table (SQLite allows neither on a compound's arm).
-    return db.selectFrom(held.as('h')).selectAll().unionAll(db.selectFrom(shown.as('s')).selectAll());
+  const [held, shown] = await Promise.all([
+    wantUsers || kinds.has('group')
+      ? db
+          .selectFrom('addresses')
+          .select(['user_id', 'group_id', 'address as matched'])
+          .where('tenant_id', '=', tenantId)
+          .where('address', '>=', prefix)
+          .where('address', '<', prefixUpperBound(prefix))
+          .$if(!wantUsers, (qb) => qb.where('group_id', 'is not', null))
+          .$if(!kinds.has('group'), (qb) => qb.where('user_id', 'is not', null))
+          .orderBy('address')
+          .limit(pool)
+          .modifyEnd(PREPARED)
+          .execute()
+      : [],
+    kinds.has('contact')
+      ? db
+          .selectFrom('contact_addresses as ca')
+          .innerJoin('contacts as c', 'c.id', 'ca.contact_id')
+          .select(['ca.contact_id', 'ca.address as matched'])
+          .where('c.tenant_id', '=', tenantId)
+          .where('ca.address', '>=', prefix)
+          .where('ca.address', '<', prefixUpperBound(prefix))
+          .orderBy('ca.address')
+          .limit(pool)
+          .modifyEnd(PREPARED)
+          .execute()
+      : [],
+  ]);
+  return [
+    ...held.map((r) => ({ user_id: r.user_id, group_id: r.group_id, contact_id: null, matched: r.matched })),
+    ...shown.map((r) => ({ user_id: null, group_id: null, contact_id: r.contact_id, matched: r.matched })),
+  ];
+}
+
+interface Details {
+  kind: LookupKind;
+  name: string | null;
+  address: string | null;
+  state: UserState | null;
+  connection: string | null;
+  /** Folded whole names an exact match compares with. */
+  wholeNames: string[];
+  firstWord: string | null;
+}
+
+/**
+ * The details ranking needs, by `kind:id`. Single-table statements, all concurrent: on PostgreSQL
+ * planning a many-table join costs more than running it, and each statement plans in its own backend.
+ */
+async function loadDetails(db: Kysely<Database>, tenantId: string, userIds: string[], groupIds: string[], contactIds: string[]): Promise<Map<string, Details>> {
+  const none = Promise.resolve([] as never[]);
+  const [conns, users, primaries, groups, groupAddresses, contacts, contactAddresses] = await Promise.all([
+    db.selectFrom('connections').select(['id', 'name']).where('tenant_id', '=', tenantId).modifyEnd(PREPARED).execute(),
+    userIds.length === 0 ? none : db.selectFrom('users').select(['id', 'kind', 'state', 'display_name', 'given_name', 'surname', 'connection_id'])
+      .where('tenant_id', '=', tenantId).where('id', 'in', padIn(userIds)).modifyEnd(PREPARED).execute(),
+    userIds.length === 0 ? none : db.selectFrom('addresses').select(['user_id', 'address']).where('role', '=', 'primary').where('user_id', 'in', padIn(userIds)).modifyEnd(PREPARED).execute(),
+    groupIds.length === 0 ? none : db.selectFrom('groups').select(['id', 'name', 'connection_id']).where('tenant_id', '=', tenantId).where('id', 'in', padIn(groupIds)).modifyEnd(PREPARED).execute(),
+    groupIds.length === 0 ? none : db.selectFrom('addresses').select(['group_id', 'address']).where('role', '=', 'group').where('group_id', 'in', padIn(groupIds)).modifyEnd(PREPARED).execute(),
+    contactIds.length === 0 ? none : db.selectFrom('contacts').select(['id', 'name', 'connection_id']).where('tenant_id', '=', tenantId).where('id', 'in', padIn(contactIds)).modifyEnd(PREPARED).execute(),
+    contactIds.length === 0 ? none : db.selectFrom('contact_addresses').select((eb) => ['contact_id', eb.fn.min('address').as('address')])
+      .where('contact_id', 'in', padIn(contactIds)).groupBy('contact_id').modifyEnd(PREPARED).execute(),
+  ]);
+  const connName = new Map(conns.map((c) => [c.id, c.name]));
+  const primaryOf = new Map(primaries.map((a) => [a.user_id, a.address]));
+  const groupAddressOf = new Map(groupAddresses.map((a) => [a.group_id, a.address]));
+  const contactAddressOf = new Map(contactAddresses.map((a) => [a.contact_id, a.address as string | null]));
+  const out = new Map<string, Details>();
+  const named = (name: string) => {
+    const words = foldWords(name);
+    return { wholeNames: [words.join(' ')], firstWord: words[0] ?? null };
+  };
+  for (const u of users) {
+    const given = [u.given_name, u.surname].filter((x) => x !== null && x !== '').join(' ');
+    const name = u.display_name ?? (given === '' ? null : given);
+    const words = foldWords(name);
+    const wholeNames = [words.join(' ')];
+    if (u.display_name !== null && given !== '') wholeNames.push(foldWords(given).join(' '));
+    out.set(`user:${u.id}`, {
+      kind: u.kind === 'public_folder' ? 'public_folder' : 'user', name, address: primaryOf.get(u.id) ?? null, state: u.state as UserState,
+      connection: u.connection_id === null ? null : (connName.get(u.connection_id) ?? null), wholeNames, firstWord: words[0] ?? null,
+    });
   }
-  return wantHeld ? held : kinds.has('contact') ? shown : null;
+  for (const g of groups) {
+    out.set(`group:${g.id}`, { kind: 'group', name: g.name, address: groupAddressOf.get(g.id) ?? null, state: null, connection: connName.get(g.connection_id) ?? null, ...named(g.name) });
+  }
+  for (const c of contacts) {
+    out.set(`contact:${c.id}`, { kind: 'contact', name: c.name, address: contactAddressOf.get(c.id) ?? null, state: null, connection: connName.get(c.connection_id) ?? null, ...named(c.name) });
+  }
+  return out;
 }
 
-/** What ranking and the result need, joined to the owners in the same statement. */
-function withDetails(db: Kysely<Database>, owners: SelectQueryBuilder<Database, never, Owners>) {
-  return db
-    .selectFrom(owners.as('o'))
-    .leftJoin('users as u', 'u.id', 'o.user_id')
-    .leftJoin('addresses as ua', (j) => j.onRef('ua.user_id', '=', 'u.id').on('ua.role', '=', 'primary'))
-    .leftJoin('connections as uc', 'uc.id', 'u.connection_id')
-    .leftJoin('groups as g', 'g.id', 'o.group_id')
-    .leftJoin('addresses as ga', (j) => j.onRef('ga.group_id', '=', 'g.id').on('ga.role', '=', 'group'))
-    .leftJoin('connections as gc', 'gc.id', 'g.connection_id')
-    .leftJoin('contacts as ct', 'ct.id', 'o.contact_id')
-    .leftJoin('connections as cc', 'cc.id', 'ct.connection_id')
-    .select((eb) => [
-      'o.user_id', 'o.group_id', 'o.contact_id', 'o.matched',
-      'u.kind', 'u.state', 'u.display_name', 'u.given_name', 'u.surname', 'ua.address as u_address', 'uc.name as u_conn',
-      'g.name as g_name', 'ga.address as g_address', 'gc.name as g_conn',
-      'ct.name as c_name', 'cc.name as c_conn',
-      eb.selectFrom('contact_addresses as ca').select((e) => e.fn.min('ca.address').as('a')).whereRef('ca.contact_id', '=', 'ct.id').as('c_address'),
-    ])
-    .execute();
+interface Candidate {
+  kind: 'user' | 'group' | 'contact';
+  id: string;
+  /** Best (lowest) match so far. */
+  match: MatchKind;
+  matched: string;
 }
-
-type DetailRow = Awaited<ReturnType<typeof withDetails>>[number];
 
 interface Ranked extends AutocompleteHit {
   /** Folded name (or address) for the last tie-break. */
   key: string;
-}
-
-/** A result from a joined row, with its match refined: exact whole name, first word, or another word. */
-function toHit(r: DetailRow, base: MatchKind, tokens: string[]): Ranked | null {
-  let kind: LookupKind;
-  let id: string;
-  let name: string | null;
-  let address: string | null;
-  let connection: string | null;
-  let wholeNames: string[];
-  let firstWord: string | null;
-  if (r.user_id !== null && r.kind !== null) {
-    kind = r.kind === 'public_folder' ? 'public_folder' : 'user';
-    id = r.user_id;
-    const given = [r.given_name, r.surname].filter((x) => x !== null && x !== '').join(' ');
-    name = r.display_name ?? (given === '' ? null : given);
-    const words = foldWords(name);
-    wholeNames = [words.join(' ')];
-    if (r.display_name !== null && given !== '') wholeNames.push(foldWords(given).join(' '));
-    firstWord = words[0] ?? null;
-    address = r.u_address;
-    connection = r.u_conn;
-  } else if (r.group_id !== null && r.g_name !== null) {
-    kind = 'group';
-    id = r.group_id;
-    name = r.g_name;
-    const words = foldWords(name);
-    wholeNames = [words.join(' ')];
-    firstWord = words[0] ?? null;
-    address = r.g_address;
-    connection = r.g_conn;
-  } else if (r.contact_id !== null && r.c_name !== null) {
-    kind = 'contact';
-    id = r.contact_id;
-    name = r.c_name;
-    const words = foldWords(name);
-    wholeNames = [words.join(' ')];
-    firstWord = words[0] ?? null;
-    address = r.c_address ?? null;
-    connection = r.c_conn;
-  } else {
-    return null; // the object went away between the scan and the join (a concurrent sync)
-  }
-  let match = base;
-  if (match === 'name_word') {
-    if (wholeNames.includes(tokens.join(' '))) match = 'exact_name';
-    else if (firstWord !== null && tokens.some((t) => firstWord.startsWith(t))) match = 'name_first_word';
-  }
-  return { kind, id, name, address, state: kind === 'user' || kind === 'public_folder' ? (r.state as UserState) : null, connection, match, matched: r.matched, key: foldText(name ?? address ?? '') };
 }
 
 /** Ranks: match (exact, first word, other word, address), active users first, kind, name, id. */
@@ -321,26 +321,52 @@ function cmpText(a: string, b: string): number {
  */
 export async function autocomplete(db: Kysely<Database>, input: AutocompleteInput): Promise<AutocompleteResult> {
   const { tokens, addressPrefix, limit, kinds } = parseQuery(input);
-  const names = async (): Promise<DetailRow[]> => {
+  const names = async (): Promise<Owners[]> => {
     if (tokens.length === 0) return [];
     const drive = await drivingToken(db, input.tenantId, tokens);
-    return withDetails(db, nameOwners(db, input.tenantId, drive, tokens.filter((t) => t !== drive), kinds, limit) as SelectQueryBuilder<Database, never, Owners>);
-  };
-  const addresses = async (): Promise<DetailRow[]> => {
-    const q = addressPrefix === null ? null : addressOwners(db, input.tenantId, addressPrefix, kinds, limit);
-    return q === null ? [] : withDetails(db, q as SelectQueryBuilder<Database, never, Owners>);
+    return nameOwners(db, input.tenantId, drive, tokens.filter((t) => t !== drive), kinds, limit).execute();
   };
   // Independent reads: concurrent on PostgreSQL (a pooled connection each), in turn on SQLite.
-  const [named, addressed] = await Promise.all([names(), addresses()]);
-  const best = new Map<string, Ranked>();
-  const offer = (h: Ranked | null) => {
-    if (h === null || !kinds.has(h.kind)) return;
-    const key = `${h.kind}:${h.id}`;
-    const seen = best.get(key);
-    if (seen === undefined || MATCH_RANK[h.match] < MATCH_RANK[seen.match]) best.set(key, h);
+  const [named, addressed] = await Promise.all([
+    names(),
+    addressPrefix === null ? Promise.resolve([]) : addressOwners(db, input.tenantId, addressPrefix, kinds, limit),
+  ]);
+  const cands = new Map<string, Candidate>();
+  const offer = (kind: Candidate['kind'], id: string | null, match: MatchKind, matched: string) => {
+    if (id === null) return;
+    const key = `${kind}:${id}`;
+    const c = cands.get(key);
+    if (c === undefined || MATCH_RANK[match] < MATCH_RANK[c.match]) cands.set(key, { kind, id, match, matched });
   };
-  for (const r of named) offer(toHit(r, 'name_word', tokens));
-  for (const r of addressed) offer(toHit(r, r.matched === addressPrefix ? 'exact_address' : 'address', tokens));
-  const hits = [...best.values()].sort(compareHits);
+  for (const r of named) {
+    offer('user', r.user_id, 'name_word', r.matched);
+    offer('group', r.group_id, 'name_word', r.matched);
+    offer('contact', r.contact_id, 'name_word', r.matched);
+  }
+  const nameHits = cands.size;
+  for (const r of addressed) {
+    const match = r.matched === addressPrefix ? 'exact_address' : 'address';
+    offer('user', r.user_id, match, r.matched);
+    offer('group', r.group_id, match, r.matched);
+    offer('contact', r.contact_id, match, r.matched);
+  }
+  // Address-only matches rank below every name match: when the names fill the limit, only exact
+  // addresses can still enter the result, so the others are not even loaded.
+  const wanted = [...cands.values()].filter((c) => nameHits < limit || c.match !== 'address');
+  const idsOf = (k: Candidate['kind']) => wanted.filter((c) => c.kind === k).map((c) => c.id);
+  const details = await loadDetails(db, input.tenantId, idsOf('user'), idsOf('group'), idsOf('contact'));
+  const whole = tokens.join(' ');
+  const hits: Ranked[] = [];
+  for (const c of wanted) {
+    const d = details.get(`${c.kind}:${c.id}`);
+    if (d === undefined || !kinds.has(d.kind)) continue; // gone meanwhile (a concurrent sync), or a kind not asked for
+    let match = c.match;
+    if (match === 'name_word') {
+      if (d.wholeNames.includes(whole)) match = 'exact_name';
+      else if (d.firstWord !== null && tokens.some((t) => d.firstWord!.startsWith(t))) match = 'name_first_word';
+    }
+    hits.push({ kind: d.kind, id: c.id, name: d.name, address: d.address, state: d.state, connection: d.connection, match, matched: c.matched, key: foldText(d.name ?? d.address ?? '') });
+  }
+  hits.sort(compareHits);
   return { query: input.query, tokens, results: hits.slice(0, limit).map(({ key: _key, ...h }) => h) };
 }

@@ -1,7 +1,7 @@
 /**
  * R61 resolve: an address → the tenant managing its domain, the user / public folder or group
  * holding it, the contacts showing it, and the recipient verdict (src/core/recipient.ts, the same
- * function the MTA lookup server asks). Four indexed point queries.
+ * function the MTA lookup server asks). Small indexed point reads, concurrent in two or three batches.
  */
 import type { Kysely } from 'kysely';
 import { domainOf, normalizeAddress } from '../core/address.ts';
@@ -9,6 +9,7 @@ import { RosterError } from '../core/errors.ts';
 import type { FlagReason, UserKind, UserSource, UserState } from '../core/model.ts';
 import { explainVerdict, recipientVerdict, type RecipientFacts, type RecipientVerdict } from '../core/recipient.ts';
 import type { Database } from '../store/schema.ts';
+import { PREPARED, padIn } from '../store/pg-prepared.ts';
 
 export interface ConnectionRef {
   id: string;
@@ -53,6 +54,10 @@ export interface ResolvedAddress {
   verdict: RecipientVerdict & { explanation: string };
 }
 
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 export interface ResolveInput {
   address: string;
   /** Only this tenant's objects (a domain another tenant manages then counts as unmanaged). */
@@ -64,63 +69,71 @@ export async function resolveAddress(db: Kysely<Database>, input: ResolveInput):
   const address = normalizeAddress(input.address);
   if (address === null) throw new RosterError('bad_input', `not a valid mail address: ${JSON.stringify(input.address)}`);
   const domain = domainOf(address);
-  // Three independent point reads, concurrent (one round trip's latency on PostgreSQL).
-  const [t, h, contactRows] = await Promise.all([
+  // Small statements, each batch concurrent: on PostgreSQL planning a many-table join costs more
+  // than running it, and concurrent statements plan in their own backends.
+  const [t, held, shown] = await Promise.all([
     db
       .selectFrom('domains as d')
       .innerJoin('tenants as t', 't.id', 'd.tenant_id')
       .select(['t.id', 't.name'])
       .where('d.name', '=', domain)
       .$if(input.tenantId !== undefined, (qb) => qb.where('d.tenant_id', '=', input.tenantId!))
+      .modifyEnd(PREPARED)
       .executeTakeFirst(),
     db
-      .selectFrom('addresses as a')
-      .leftJoin('users as u', 'u.id', 'a.user_id')
-      .leftJoin('addresses as p', (j) => j.onRef('p.user_id', '=', 'a.user_id').on('p.role', '=', 'primary'))
-      .leftJoin('groups as g', 'g.id', 'a.group_id')
-      .leftJoin('connections as cu', 'cu.id', 'u.connection_id')
-      .leftJoin('connections as cg', 'cg.id', 'g.connection_id')
-      .select([
-      'a.role', 'a.user_id', 'a.group_id', 'p.address as primary', 'u.kind', 'u.state', 'u.access_enabled', 'u.source', 'u.display_name',
-      'u.flag_reason', 'u.flagged_at', 'u.delete_after', 'g.name as group_name', 'g.anchor as group_anchor',
-      'cu.id as u_conn_id', 'cu.name as u_conn_name', 'cu.priority as u_conn_priority',
-      'cg.id as conn_id', 'cg.name as conn_name', 'cg.priority as conn_priority',
-    ])
-      .where('a.address', '=', address)
-      .$if(input.tenantId !== undefined, (qb) => qb.where('a.tenant_id', '=', input.tenantId!))
+      .selectFrom('addresses')
+      .select(['role', 'user_id', 'group_id'])
+      .where('address', '=', address)
+      .$if(input.tenantId !== undefined, (qb) => qb.where('tenant_id', '=', input.tenantId!))
+      .modifyEnd(PREPARED)
       .executeTakeFirst(),
     db
       .selectFrom('contact_addresses as ca')
       .innerJoin('contacts as ct', 'ct.id', 'ca.contact_id')
-      .innerJoin('connections as c', 'c.id', 'ct.connection_id')
-      .innerJoin('tenants as t', 't.id', 'ct.tenant_id')
-      .select(['ct.id', 'ct.name', 'ct.anchor', 't.id as tenant_id', 't.name as tenant', 'c.id as conn_id', 'c.name as conn_name', 'c.priority as conn_priority'])
+      .select(['ct.id', 'ct.name', 'ct.anchor', 'ct.tenant_id', 'ct.connection_id'])
       .where('ca.address', '=', address)
       .$if(input.tenantId !== undefined, (qb) => qb.where('ct.tenant_id', '=', input.tenantId!))
-      .orderBy('c.priority')
-      .orderBy('ct.name')
-      .orderBy('ct.id')
+      .modifyEnd(PREPARED)
       .execute(),
   ]);
   const tenant = t === undefined ? null : { id: t.id, name: t.name };
-  const connection = (r: { conn_id: string | null; conn_name: string | null; conn_priority: number | null }): ConnectionRef | null =>
-    r.conn_id === null ? null : { id: r.conn_id, name: r.conn_name ?? '', priority: Number(r.conn_priority) };
+  const userId = held?.user_id ?? null;
+  const groupId = held?.group_id ?? null;
+  const none = Promise.resolve(undefined);
+  const [user, primary, group] = await Promise.all([
+    userId === null ? none : db.selectFrom('users')
+      .select(['kind', 'state', 'access_enabled', 'source', 'display_name', 'flag_reason', 'flagged_at', 'delete_after', 'connection_id'])
+      .where('id', '=', userId).modifyEnd(PREPARED).executeTakeFirst(),
+    userId === null ? none : db.selectFrom('addresses').select('address').where('user_id', '=', userId).where('role', '=', 'primary').modifyEnd(PREPARED).executeTakeFirst(),
+    groupId === null ? none : db.selectFrom('groups').select(['name', 'anchor', 'connection_id']).where('id', '=', groupId).modifyEnd(PREPARED).executeTakeFirst(),
+  ]);
+  const connIds = [...new Set([user?.connection_id, group?.connection_id, ...shown.map((c) => c.connection_id)].filter((x): x is string => typeof x === 'string'))];
+  const tenantIds = [...new Set(shown.map((c) => c.tenant_id))];
+  const [conns, tenants] = await Promise.all([
+    connIds.length === 0 ? Promise.resolve([]) : db.selectFrom('connections').select(['id', 'name', 'priority']).where('id', 'in', padIn(connIds)).modifyEnd(PREPARED).execute(),
+    tenantIds.length === 0 ? Promise.resolve([]) : db.selectFrom('tenants').select(['id', 'name']).where('id', 'in', padIn(tenantIds)).modifyEnd(PREPARED).execute(),
+  ]);
+  const connOf = new Map(conns.map((c) => [c.id, { id: c.id, name: c.name, priority: Number(c.priority) }]));
+  const tenantOf = new Map(tenants.map((x) => [x.id, x.name]));
 
   let holder: AddressHolder | null = null;
-  if (h !== undefined && h.user_id !== null && h.state !== null) {
+  if (userId !== null && user !== undefined) {
     holder = {
-      kind: h.kind === 'public_folder' ? 'public_folder' : 'user', id: h.user_id, primary: h.primary ?? address,
-      role: h.role === 'primary' ? 'primary' : 'alias', state: h.state as UserState, access: Number(h.access_enabled) === 1,
-      source: h.source as UserSource, name: h.display_name,
-      connection: connection({ conn_id: h.u_conn_id, conn_name: h.u_conn_name, conn_priority: h.u_conn_priority }), flagReason: h.flag_reason as FlagReason | null,
-      flaggedAt: h.flagged_at, deleteAfter: h.delete_after,
+      kind: user.kind === 'public_folder' ? 'public_folder' : 'user', id: userId, primary: primary?.address ?? address,
+      role: held?.role === 'primary' ? 'primary' : 'alias', state: user.state as UserState, access: Number(user.access_enabled) === 1,
+      source: user.source as UserSource, name: user.display_name, connection: user.connection_id === null ? null : (connOf.get(user.connection_id) ?? null),
+      flagReason: user.flag_reason as FlagReason | null, flaggedAt: user.flagged_at, deleteAfter: user.delete_after,
     };
-  } else if (h !== undefined && h.group_id !== null) {
-    const conn = connection(h);
-    if (conn !== null) holder = { kind: 'group', id: h.group_id, name: h.group_name ?? '', anchor: h.group_anchor ?? '', connection: conn };
+  } else if (groupId !== null && group !== undefined) {
+    const conn = connOf.get(group.connection_id);
+    if (conn !== undefined) holder = { kind: 'group', id: groupId, name: group.name, anchor: group.anchor, connection: conn };
   }
-
-  const contacts = contactRows.map((r) => ({ id: r.id, name: r.name, anchor: r.anchor, tenantId: r.tenant_id, tenant: r.tenant, connection: connection(r)! }));
+  const contacts: ShowingContact[] = shown
+    .flatMap((c) => {
+      const conn = connOf.get(c.connection_id);
+      return conn === undefined ? [] : [{ id: c.id, name: c.name, anchor: c.anchor, tenantId: c.tenant_id, tenant: tenantOf.get(c.tenant_id) ?? c.tenant_id, connection: conn }];
+    })
+    .sort((a, b) => a.connection.priority - b.connection.priority || cmp(a.name, b.name) || cmp(a.id, b.id));
 
   const facts: RecipientFacts = {
     managed: tenant !== null,

@@ -11,6 +11,7 @@ import { RosterError } from '../core/errors.ts';
 import { migrateToLatest } from './migrate.ts';
 import type { Database } from './schema.ts';
 import { createSqliteDialect } from './sqlite-dialect.ts';
+import { PreparingClient } from './pg-prepared.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -66,6 +67,8 @@ function openPostgres(url: string): Kysely<Database> {
   const pool = new pg.Pool({
     connectionString: url,
     max: 10,
+    // Statements marked PREPARED_MARK (the lookups' hot reads) run as named statements: see pg-prepared.ts.
+    Client: PreparingClient,
     // BIGINT and COUNT(*) come back as numbers, as on SQLite (values stay far below 2^53).
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
