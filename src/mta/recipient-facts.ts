@@ -10,6 +10,7 @@ import { domainOf } from '../core/address.ts';
 import type { Address, UserKind, UserState } from '../core/model.ts';
 import type { RecipientFacts } from '../core/recipient.ts';
 import type { Database } from '../store/schema.ts';
+import { PREPARED } from '../store/pg-prepared.ts';
 
 export interface AddressFacts {
   facts: RecipientFacts;
@@ -51,6 +52,8 @@ function factsQuery(db: Kysely<Database>): CompiledQuery<FactsRow> {
       eb.selectFrom('domains').select((e) => e.fn.countAll<number>().as('n')).where('name', '=', DOMAIN).as('managed'),
       eb.selectFrom('contact_addresses').select((e) => e.fn.countAll<number>().as('n')).where('address', '=', ADDRESS).as('contacts'),
     ])
+    // A named statement on PostgreSQL (planned once per pooled connection: src/store/pg-prepared.ts).
+    .modifyEnd(PREPARED)
     .compile();
 }
 
