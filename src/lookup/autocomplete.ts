@@ -17,7 +17,7 @@
  * running it, so the matches (name words; addresses) and then the details ranking needs (one
  * table each) are read by single-table statements, each batch at once on pooled connections.
  */
-import { sql, type Kysely, type ExpressionBuilder } from 'kysely';
+import { sql, type Kysely, type ExpressionBuilder, type SelectQueryBuilder } from 'kysely';
 import { foldText, foldWords, prefixUpperBound } from '../core/fold.ts';
 import { normalizeDomain } from '../core/address.ts';
 import { RosterError } from '../core/errors.ts';
@@ -165,7 +165,7 @@ function nameOwners(db: Kysely<Database>, tenantId: string, drive: string, other
     .where('st.term', '<', prefixUpperBound(drive))
     .$if(!allKinds, (qb) => qb.where((eb: TermEb) => kindFilter(eb, kinds)))
     .orderBy('st.term');
-  if (others.length === 0) return range.limit(namePool(limit)).modifyEnd(PREPARED);
+  if (others.length === 0) return range.limit(namePool(limit));
   const { hits, scan } = multiPool(limit);
   return db
     .selectFrom(range.limit(scan).as('st'))
@@ -186,47 +186,60 @@ function nameOwners(db: Kysely<Database>, tenantId: string, drive: string, other
       ),
     )
     .orderBy('st.matched')
-    .limit(hits)
-    .modifyEnd(PREPARED);
+    .limit(hits);
 }
 
-/** Address matches: users' and groups' addresses, and contacts' addresses, of the tenant (two statements). */
-async function addressOwners(db: Kysely<Database>, tenantId: string, prefix: string, kinds: Set<LookupKind>, limit: number): Promise<Owners[]> {
-  const pool = addressPool(limit);
-  const wantUsers = kinds.has('user') || kinds.has('public_folder');
-  const [held, shown] = await Promise.all([
-    wantUsers || kinds.has('group')
-      ? db
-          .selectFrom('addresses')
-          .select(['user_id', 'group_id', 'address as matched'])
-          .where('tenant_id', '=', tenantId)
-          .where('address', '>=', prefix)
-          .where('address', '<', prefixUpperBound(prefix))
-          .$if(!wantUsers, (qb) => qb.where('group_id', 'is not', null))
-          .$if(!kinds.has('group'), (qb) => qb.where('user_id', 'is not', null))
-          .orderBy('address')
-          .limit(pool)
-          .modifyEnd(PREPARED)
-          .execute()
-      : [],
-    kinds.has('contact')
-      ? db
-          .selectFrom('contact_addresses as ca')
-          .innerJoin('contacts as c', 'c.id', 'ca.contact_id')
-          .select(['ca.contact_id', 'ca.address as matched'])
-          .where('c.tenant_id', '=', tenantId)
-          .where('ca.address', '>=', prefix)
-          .where('ca.address', '<', prefixUpperBound(prefix))
-          .orderBy('ca.address')
-          .limit(pool)
-          .modifyEnd(PREPARED)
-          .execute()
-      : [],
-  ]);
-  return [
-    ...held.map((r) => ({ user_id: r.user_id, group_id: r.group_id, contact_id: null, matched: r.matched })),
-    ...shown.map((r) => ({ user_id: null, group_id: null, contact_id: r.contact_id, matched: r.matched })),
-  ];
+const NULL_TEXT = sql<string | null>`cast(null as text)`;
+
+/**
+ * Every match in ONE statement (round trips and statements dominate on PostgreSQL): the name
+ * words' owners, and the users' and groups' and contacts' addresses starting with the prefix,
+ * each arm an index range scan with its own ORDER BY / LIMIT (inside a derived table: SQLite
+ * allows neither on a compound's arm).
+ */
+type MatchRow = Owners & { src: string };
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Arm<R> = SelectQueryBuilder<any, any, R>;
+
+async function matches(db: Kysely<Database>, tenantId: string, names: { drive: string; others: string[] } | null, prefix: string | null, kinds: Set<LookupKind>, limit: number): Promise<MatchRow[]> {
+  const arms: Arm<MatchRow>[] = [];
+  if (names !== null) {
+    arms.push(db.selectFrom(nameOwners(db, tenantId, names.drive, names.others, kinds, limit).as('n'))
+      .select(['n.user_id', 'n.group_id', 'n.contact_id', 'n.matched', sql<string>`'name'`.as('src')]) as Arm<MatchRow>);
+  }
+  if (prefix !== null) {
+    const pool = addressPool(limit);
+    const wantUsers = kinds.has('user') || kinds.has('public_folder');
+    if (wantUsers || kinds.has('group')) {
+      const held = db
+        .selectFrom('addresses')
+        .select(['user_id', 'group_id', 'address'])
+        .where('tenant_id', '=', tenantId)
+        .where('address', '>=', prefix)
+        .where('address', '<', prefixUpperBound(prefix))
+        .$if(!wantUsers, (qb) => qb.where('group_id', 'is not', null))
+        .$if(!kinds.has('group'), (qb) => qb.where('user_id', 'is not', null))
+        .orderBy('address')
+        .limit(pool);
+      arms.push(db.selectFrom(held.as('h')).select(['h.user_id', 'h.group_id', NULL_TEXT.as('contact_id'), 'h.address as matched', sql<string>`'address'`.as('src')]) as Arm<MatchRow>);
+    }
+    if (kinds.has('contact')) {
+      const shown = db
+        .selectFrom('contact_addresses as ca')
+        .innerJoin('contacts as c', 'c.id', 'ca.contact_id')
+        .select(['ca.contact_id', 'ca.address'])
+        .where('c.tenant_id', '=', tenantId)
+        .where('ca.address', '>=', prefix)
+        .where('ca.address', '<', prefixUpperBound(prefix))
+        .orderBy('ca.address')
+        .limit(pool);
+      arms.push(db.selectFrom(shown.as('s')).select([NULL_TEXT.as('user_id'), NULL_TEXT.as('group_id'), 's.contact_id', 's.address as matched', sql<string>`'address'`.as('src')]) as Arm<MatchRow>);
+    }
+  }
+  if (arms.length === 0) return [];
+  let q = arms[0]!;
+  for (const arm of arms.slice(1)) q = q.unionAll(arm);
+  return q.modifyEnd(PREPARED).execute();
 }
 
 interface Details {
@@ -241,47 +254,68 @@ interface Details {
 }
 
 /**
- * The details ranking needs, by `kind:id`. Single-table statements, all concurrent: on PostgreSQL
- * planning a many-table join costs more than running it, and each statement plans in its own backend.
+ * The details ranking needs, by `kind:id`, in ONE statement: an arm per kind (users, groups,
+ * contacts) with the same columns; address and connection name as scalar subqueries (cheap to
+ * plan, unlike a many-table join). IN lists padded to a power of two (few distinct texts).
  */
+interface DetailRow {
+  tag: string;
+  id: string;
+  display_name: string | null;
+  given_name: string | null;
+  surname: string | null;
+  state: string | null;
+  kind: string | null;
+  connection: string | null;
+  address: string | null;
+}
+
 async function loadDetails(db: Kysely<Database>, tenantId: string, userIds: string[], groupIds: string[], contactIds: string[]): Promise<Map<string, Details>> {
-  const none = Promise.resolve([] as never[]);
-  const [conns, users, primaries, groups, groupAddresses, contacts, contactAddresses] = await Promise.all([
-    db.selectFrom('connections').select(['id', 'name']).where('tenant_id', '=', tenantId).modifyEnd(PREPARED).execute(),
-    userIds.length === 0 ? none : db.selectFrom('users').select(['id', 'kind', 'state', 'display_name', 'given_name', 'surname', 'connection_id'])
-      .where('tenant_id', '=', tenantId).where('id', 'in', padIn(userIds)).modifyEnd(PREPARED).execute(),
-    userIds.length === 0 ? none : db.selectFrom('addresses').select(['user_id', 'address']).where('role', '=', 'primary').where('user_id', 'in', padIn(userIds)).modifyEnd(PREPARED).execute(),
-    groupIds.length === 0 ? none : db.selectFrom('groups').select(['id', 'name', 'connection_id']).where('tenant_id', '=', tenantId).where('id', 'in', padIn(groupIds)).modifyEnd(PREPARED).execute(),
-    groupIds.length === 0 ? none : db.selectFrom('addresses').select(['group_id', 'address']).where('role', '=', 'group').where('group_id', 'in', padIn(groupIds)).modifyEnd(PREPARED).execute(),
-    contactIds.length === 0 ? none : db.selectFrom('contacts').select(['id', 'name', 'connection_id']).where('tenant_id', '=', tenantId).where('id', 'in', padIn(contactIds)).modifyEnd(PREPARED).execute(),
-    contactIds.length === 0 ? none : db.selectFrom('contact_addresses').select((eb) => ['contact_id', eb.fn.min('address').as('address')])
-      .where('contact_id', 'in', padIn(contactIds)).groupBy('contact_id').modifyEnd(PREPARED).execute(),
-  ]);
-  const connName = new Map(conns.map((c) => [c.id, c.name]));
-  const primaryOf = new Map(primaries.map((a) => [a.user_id, a.address]));
-  const groupAddressOf = new Map(groupAddresses.map((a) => [a.group_id, a.address]));
-  const contactAddressOf = new Map(contactAddresses.map((a) => [a.contact_id, a.address as string | null]));
+  const arms: Arm<DetailRow>[] = [];
+  if (userIds.length > 0) {
+    arms.push(db.selectFrom('users as u').select((eb) => [
+      sql<string>`'user'`.as('tag'), 'u.id', 'u.display_name', 'u.given_name', 'u.surname', 'u.state', 'u.kind',
+      eb.selectFrom('connections as c').select('c.name').whereRef('c.id', '=', 'u.connection_id').as('connection'),
+      eb.selectFrom('addresses as a').select('a.address').whereRef('a.user_id', '=', 'u.id').where('a.role', '=', 'primary').as('address'),
+    ]).where('u.tenant_id', '=', tenantId).where('u.id', 'in', padIn(userIds)) as Arm<DetailRow>);
+  }
+  if (groupIds.length > 0) {
+    arms.push(db.selectFrom('groups as g').select((eb) => [
+      sql<string>`'group'`.as('tag'), 'g.id', 'g.name as display_name', NULL_TEXT.as('given_name'), NULL_TEXT.as('surname'), NULL_TEXT.as('state'), NULL_TEXT.as('kind'),
+      eb.selectFrom('connections as c').select('c.name').whereRef('c.id', '=', 'g.connection_id').as('connection'),
+      eb.selectFrom('addresses as a').select('a.address').whereRef('a.group_id', '=', 'g.id').where('a.role', '=', 'group').as('address'),
+    ]).where('g.tenant_id', '=', tenantId).where('g.id', 'in', padIn(groupIds)) as Arm<DetailRow>);
+  }
+  if (contactIds.length > 0) {
+    arms.push(db.selectFrom('contacts as ct').select((eb) => [
+      sql<string>`'contact'`.as('tag'), 'ct.id', 'ct.name as display_name', NULL_TEXT.as('given_name'), NULL_TEXT.as('surname'), NULL_TEXT.as('state'), NULL_TEXT.as('kind'),
+      eb.selectFrom('connections as c').select('c.name').whereRef('c.id', '=', 'ct.connection_id').as('connection'),
+      eb.selectFrom('contact_addresses as ca').select((e) => e.fn.min('ca.address').as('m')).whereRef('ca.contact_id', '=', 'ct.id').as('address'),
+    ]).where('ct.tenant_id', '=', tenantId).where('ct.id', 'in', padIn(contactIds)) as unknown as Arm<DetailRow>);
+  }
   const out = new Map<string, Details>();
-  const named = (name: string) => {
-    const words = foldWords(name);
-    return { wholeNames: [words.join(' ')], firstWord: words[0] ?? null };
-  };
-  for (const u of users) {
-    const given = [u.given_name, u.surname].filter((x) => x !== null && x !== '').join(' ');
-    const name = u.display_name ?? (given === '' ? null : given);
-    const words = foldWords(name);
-    const wholeNames = [words.join(' ')];
-    if (u.display_name !== null && given !== '') wholeNames.push(foldWords(given).join(' '));
-    out.set(`user:${u.id}`, {
-      kind: u.kind === 'public_folder' ? 'public_folder' : 'user', name, address: primaryOf.get(u.id) ?? null, state: u.state as UserState,
-      connection: u.connection_id === null ? null : (connName.get(u.connection_id) ?? null), wholeNames, firstWord: words[0] ?? null,
-    });
-  }
-  for (const g of groups) {
-    out.set(`group:${g.id}`, { kind: 'group', name: g.name, address: groupAddressOf.get(g.id) ?? null, state: null, connection: connName.get(g.connection_id) ?? null, ...named(g.name) });
-  }
-  for (const c of contacts) {
-    out.set(`contact:${c.id}`, { kind: 'contact', name: c.name, address: contactAddressOf.get(c.id) ?? null, state: null, connection: connName.get(c.connection_id) ?? null, ...named(c.name) });
+  if (arms.length === 0) return out;
+  let q = arms[0]!;
+  for (const arm of arms.slice(1)) q = q.unionAll(arm);
+  for (const r of await q.modifyEnd(PREPARED).execute()) {
+    const address = r.address ?? null;
+    if (r.tag === 'user') {
+      const given = [r.given_name, r.surname].filter((x) => x !== null && x !== '').join(' ');
+      const name = r.display_name ?? (given === '' ? null : given);
+      const words = foldWords(name);
+      const wholeNames = [words.join(' ')];
+      if (r.display_name !== null && given !== '') wholeNames.push(foldWords(given).join(' '));
+      out.set(`user:${r.id}`, {
+        kind: r.kind === 'public_folder' ? 'public_folder' : 'user', name, address, state: r.state as UserState, connection: r.connection ?? null,
+        wholeNames, firstWord: words[0] ?? null,
+      });
+    } else {
+      const words = foldWords(r.display_name);
+      out.set(`${r.tag}:${r.id}`, {
+        kind: r.tag === 'group' ? 'group' : 'contact', name: r.display_name, address, state: null, connection: r.connection ?? null,
+        wholeNames: [words.join(' ')], firstWord: words[0] ?? null,
+      });
+    }
   }
   return out;
 }
@@ -321,16 +355,10 @@ function cmpText(a: string, b: string): number {
  */
 export async function autocomplete(db: Kysely<Database>, input: AutocompleteInput): Promise<AutocompleteResult> {
   const { tokens, addressPrefix, limit, kinds } = parseQuery(input);
-  const names = async (): Promise<Owners[]> => {
-    if (tokens.length === 0) return [];
-    const drive = await drivingToken(db, input.tenantId, tokens);
-    return nameOwners(db, input.tenantId, drive, tokens.filter((t) => t !== drive), kinds, limit).execute();
-  };
-  // Independent reads: concurrent on PostgreSQL (a pooled connection each), in turn on SQLite.
-  const [named, addressed] = await Promise.all([
-    names(),
-    addressPrefix === null ? Promise.resolve([]) : addressOwners(db, input.tenantId, addressPrefix, kinds, limit),
-  ]);
+  const drive = tokens.length === 0 ? null : await drivingToken(db, input.tenantId, tokens);
+  const found = await matches(db, input.tenantId, drive === null ? null : { drive, others: tokens.filter((t) => t !== drive) }, addressPrefix, kinds, limit);
+  const named = found.filter((r) => r.src === 'name');
+  const addressed = found.filter((r) => r.src !== 'name');
   const cands = new Map<string, Candidate>();
   const offer = (kind: Candidate['kind'], id: string | null, match: MatchKind, matched: string) => {
     if (id === null) return;
