@@ -6,6 +6,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.ts';
+import { PREPARED, padIn } from '../store/pg-prepared.ts';
 
 /** A directory object by connection and anchor. */
 export interface AnchorRef {
@@ -29,6 +30,7 @@ export async function objectsOfAddress(db: Kysely<Database>, tenantId: string, a
     .select(['a.user_id', 'u.connection_id as u_conn', 'u.anchor as u_anchor', 'g.connection_id as g_conn', 'g.anchor as g_anchor'])
     .where('a.address', '=', address)
     .where('a.tenant_id', '=', tenantId)
+    .modifyEnd(PREPARED)
     .executeTakeFirst();
   const anchors: AnchorRef[] = [];
   if (held?.u_conn != null && held.u_anchor != null) anchors.push({ connectionId: held.u_conn, anchor: held.u_anchor });
@@ -39,6 +41,7 @@ export async function objectsOfAddress(db: Kysely<Database>, tenantId: string, a
     .select(['c.connection_id', 'c.anchor'])
     .where('ca.address', '=', address)
     .where('c.tenant_id', '=', tenantId)
+    .modifyEnd(PREPARED)
     .execute();
   for (const c of contacts) anchors.push({ connectionId: c.connection_id, anchor: c.anchor });
   return { userId: held?.user_id ?? null, anchors };
@@ -57,9 +60,9 @@ export async function containingGroups(db: Kysely<Database>, refs: readonly Anch
     let frontier = start;
     for (let depth = 0; frontier.length > 0 && depth < maxDepth; depth++) {
       const next: string[] = [];
-      for (let i = 0; i < frontier.length; i += 500) {
+      for (let i = 0; i < frontier.length; i += 256) {
         const rows = await db.selectFrom('memberships').select('group_anchor')
-          .where('connection_id', '=', conn).where('member_anchor', 'in', frontier.slice(i, i + 500)).execute();
+          .where('connection_id', '=', conn).where('member_anchor', 'in', padIn(frontier.slice(i, i + 256))).modifyEnd(PREPARED).execute();
         for (const r of rows) {
           const k = key(conn, r.group_anchor);
           if (seen.has(k)) continue;
