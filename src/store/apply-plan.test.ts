@@ -218,11 +218,16 @@ forEachDialect('applyPlan', (open) => {
     await applyPlan(db, plan([addUser('a-m', 'max@example.com')]), ctx());
     const before = await digestStore(db);
     const auditBefore = await auditActions(db);
-    // Ned's user row is written before Oli's alias collides with Max's primary in another case.
+    // Ned's user row is written before Oli's alias collides with Max's primary.
+    await assert.rejects(applyPlan(db, plan([
+      addUser('a-n', 'ned@example.com'),
+      addUser('a-o', 'oli@example.com', ['max@example.com']),
+    ]), ctx({ runId: 'run-2' })), /unique|duplicate/i);
+    // The same address in another case fails as well (the store holds addresses lower-case only).
     await assert.rejects(applyPlan(db, plan([
       addUser('a-n', 'ned@example.com'),
       addUser('a-o', 'oli@example.com', ['MAX@example.com']),
-    ]), ctx({ runId: 'run-2' })), /unique|duplicate/i);
+    ]), ctx({ runId: 'run-3' })), /addresses_lower_ck/);
     assert.equal(await digestStore(db), before);
     assert.deepEqual(await auditActions(db), auditBefore);
   });

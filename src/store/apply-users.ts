@@ -33,7 +33,7 @@ export async function applyAliasRemovals(run: ApplyRun, ops: Op<'remove_alias'>[
   });
 }
 
-/** add_alias: inserts alias rows; the unique lower(address) index refuses a taken address (R13). */
+/** add_alias: inserts alias rows; the addresses key refuses a taken address (R13). */
 export async function applyAliasAdds(run: ApplyRun, ops: Op<'add_alias'>[]): Promise<void> {
   await run.inBatches(ops, async (batch) => {
     await bulkInsert(run.trx, 'addresses', ADDRESS_COLUMNS, batch.map((o) => addressRow(run, o.address, 'alias', o.userId)));

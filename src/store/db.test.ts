@@ -25,6 +25,7 @@ async function rejectsConstraint(fn: () => Promise<unknown>, what: RegExp): Prom
   });
 }
 const UNIQUE = /unique|duplicate|23505/i;
+const LOWER = /addresses_lower_ck/i;
 
 test('dialectOf names the dialect of a store URL and refuses others', () => {
   assert.equal(dialectOf('sqlite:/tmp/x.db'), 'sqlite');
@@ -103,8 +104,11 @@ forEachDialect('store migrations', (open, factory) => {
     await sql`insert into groups (id, tenant_id, connection_id, anchor, dn, name, created_at, updated_at)
               values ('g1', ${TENANT}, ${CONN}, 'ga', 'cn=g', 'g', ${NOW}, ${NOW})`.execute(db);
     await sql`insert into addresses (address, tenant_id, role, user_id, group_id) values ('ann@example.com', ${TENANT}, 'primary', 'user-a', null)`.execute(db);
-    await rejectsConstraint(() => sql`insert into addresses (address, tenant_id, role, user_id, group_id) values ('Ann@Example.COM', ${TENANT}, 'alias', 'user-b', null)`.execute(db), UNIQUE);
-    await rejectsConstraint(() => sql`insert into addresses (address, tenant_id, role, user_id, group_id) values ('ANN@example.com', ${TENANT}, 'group', null, 'g1')`.execute(db), UNIQUE);
+    // Another case of a held address is refused by the lower-case rule (CHECK / trigger), the same case by the key.
+    await rejectsConstraint(() => sql`insert into addresses (address, tenant_id, role, user_id, group_id) values ('Ann@Example.COM', ${TENANT}, 'alias', 'user-b', null)`.execute(db), LOWER);
+    await rejectsConstraint(() => sql`insert into addresses (address, tenant_id, role, user_id, group_id) values ('ANN@example.com', ${TENANT}, 'group', null, 'g1')`.execute(db), LOWER);
+    await rejectsConstraint(() => sql`update addresses set address = 'Ann@example.com' where address = 'ann@example.com'`.execute(db), LOWER);
+    await rejectsConstraint(() => sql`insert into addresses (address, tenant_id, role, user_id, group_id) values ('bob@Example.com', ${TENANT}, 'alias', 'user-b', null)`.execute(db), LOWER);
     await rejectsConstraint(() => sql`insert into addresses (address, tenant_id, role, user_id, group_id) values ('ann@example.com', ${TENANT}, 'alias', 'user-b', null)`.execute(db), UNIQUE);
     const rows = await db.selectFrom('addresses').selectAll().execute();
     assert.deepEqual(rows.map((r) => [r.address, r.user_id]), [['ann@example.com', 'user-a']]);

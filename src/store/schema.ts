@@ -4,8 +4,9 @@
  * TEXT in UTC (sortable), JSON is TEXT. That keeps every query identical on both dialects.
  *
  * Address uniqueness (R13) is enforced by the database: every address held by a user (primary
- * or alias), a group or a public folder is one row of `addresses`, with a UNIQUE index on
- * lower(address). Contacts' addresses are not part of that space (they live in
+ * or alias), a group or a public folder is one row of `addresses`, keyed by the address, which the
+ * database holds lower-case only (CHECK on PostgreSQL, trigger on SQLite, migration 0003): so no
+ * address can have two holders in any case. Contacts' addresses are not part of that space (they live in
  * `contact_addresses`, R60).
  */
 import type { Generated } from 'kysely';
@@ -79,7 +80,7 @@ export interface UserTable {
 }
 
 export interface AddressTable {
-  address: string; // normalized; UNIQUE lower(address) across the system (R13)
+  address: string; // normalized, lower-case (CHECK/trigger); PRIMARY KEY: unique across the system in any case (R13)
   tenant_id: string;
   role: string; // 'primary' | 'alias' | 'group'
   user_id: string | null; // FK users ON DELETE CASCADE; set for primary and alias

@@ -58,7 +58,7 @@ export async function listAdditions(db: Executor, tenantId: string, connectionId
   await assertTenantConnection(db, tenantId, connectionId);
   const rows = await db
     .selectFrom('additions')
-    .leftJoin('addresses', (j) => j.on(sql`lower(addresses.address)`, '=', sql.ref('additions.address')).on('addresses.role', '=', 'primary'))
+    .leftJoin('addresses', (j) => j.onRef('addresses.address', '=', 'additions.address').on('addresses.role', '=', 'primary'))
     .leftJoin('users', 'users.id', 'addresses.user_id')
     .select([
       'additions.id as id',
@@ -107,7 +107,7 @@ export async function removeAddition(
       .selectFrom('addresses')
       .innerJoin('users', 'users.id', 'addresses.user_id')
       .select(['users.id as id', 'users.source as source', 'users.state as state'])
-      .where(sql<boolean>`lower(addresses.address) = ${address}`)
+      .where('addresses.address', '=', address)
       .where('addresses.role', '=', 'primary')
       .where('users.tenant_id', '=', tenantId)
       .executeTakeFirst();

@@ -51,7 +51,7 @@ export async function addArchive(
     const owner = await trx
       .selectFrom('addresses')
       .select('user_id')
-      .where(sql<boolean>`lower(address) = ${address}`)
+      .where('address', '=', address)
       .where('tenant_id', '=', tenantId)
       .where('role', '=', 'primary')
       .executeTakeFirst();

@@ -234,7 +234,7 @@ export async function listUsers(db: Executor, tenantId: string, filter: ListUser
     ? fromUsers
     : db.selectFrom('addresses as p').crossJoin('users').whereRef('p.user_id', '=', 'users.id').where('p.role', '=', 'primary').where(where);
   // Stored addresses are lower case: lower(p.address) orders like p.address and matches the index.
-  const ids = await page.select('users.id').orderBy(sql`lower(p.address)`).limit(limit).offset(offset).execute();
+  const ids = await page.select('users.id').orderBy('p.address').limit(limit).offset(offset).execute();
   const users = await loadUserViews(db, ids.map((r) => r.id));
   return { total: Number(totalRow?.n ?? 0), limit, offset, users };
 }

@@ -32,7 +32,7 @@ export async function findUserId(db: Executor, tenantId: string, address: Addres
   const row = await db
     .selectFrom('addresses')
     .select('user_id')
-    .where(sql<boolean>`lower(address) = ${address}`)
+    .where('address', '=', address)
     .where('tenant_id', '=', tenantId)
     .executeTakeFirst();
   return row?.user_id ?? null;
@@ -74,7 +74,7 @@ export async function assertAddressFree(db: Executor, tenantId: string, address:
     .leftJoin('addresses as p', (j) => j.onRef('p.user_id', '=', 'a.user_id').on('p.role', '=', 'primary'))
     .leftJoin('groups as g', 'g.id', 'a.group_id')
     .select(['a.role', 'p.address as primary', 'g.name as groupName'])
-    .where(sql<boolean>`lower(a.address) = ${address}`)
+    .where('a.address', '=', address)
     .executeTakeFirst();
   if (holder !== undefined) {
     const who =

@@ -5,7 +5,10 @@
  *   display name, given name and surname, of a group's name, of a contact's name. Autocomplete
  *   scans (tenant_id, term) by prefix. Rows go with their object (ON DELETE CASCADE). Existing
  *   objects are indexed here; from now on every write of a name keeps its rows current.
- * - `addresses_tenant_ix` becomes (tenant_id, address): address prefix search per tenant.
+ * - addresses: stored lower-case is now enforced (CHECK on PostgreSQL, trigger on SQLite) and the
+ *   primary key is the uniqueness; the unique lower(address) index is dropped (first-sync insert cost).
+ * - `addresses_tenant_ix` becomes (tenant_id, address, role, user_id): address prefix search per tenant,
+ *   and an index-only read of a tenant's addresses for loadStoreState.
  * - On PostgreSQL `addresses.address`, `contact_addresses.address` and `search_terms.term` use the
  *   "C" collation, so a prefix is a byte range as on SQLite (a linguistic collation would make
  *   `term >= 'jo' AND term < 'jo\u{10FFFF}'` mean something else). Addresses are stored lower-case
@@ -47,12 +50,28 @@ export function lookupsMigration(dialect: Dialect): Migration {
   const pg = dialect === 'postgres';
   return {
     async up(db: AnyDb): Promise<void> {
+      // Addresses are stored lower-case (R4: the application normalizes every one). The database now
+      // enforces that form — a CHECK on PostgreSQL, a trigger on SQLite (which cannot add a CHECK to an
+      // existing table) — and the primary key on `address` alone forbids a second holder in any case;
+      // the unique lower(address) index, a second random-order B-tree on the hottest insert of a first
+      // sync, goes. (The UPDATE is a no-op for stores written by Roster; the old unique index made
+      // sure two rows could not collide once lower-cased.)
+      await sql`UPDATE addresses SET address = lower(address) WHERE address <> lower(address)`.execute(db);
+      await db.schema.dropIndex('addresses_lower_uq').execute();
       if (pg) {
         await sql`ALTER TABLE addresses ALTER COLUMN address TYPE text COLLATE "C"`.execute(db);
         await sql`ALTER TABLE contact_addresses ALTER COLUMN address TYPE text COLLATE "C"`.execute(db);
+        await sql`ALTER TABLE addresses ADD CONSTRAINT addresses_lower_ck CHECK (address = lower(address))`.execute(db);
+      } else {
+        for (const [name, when] of [['addresses_lower_ins', 'BEFORE INSERT'], ['addresses_lower_upd', 'BEFORE UPDATE OF address']] as const) {
+          await sql.raw(`CREATE TRIGGER ${name} ${when} ON addresses WHEN NEW.address <> lower(NEW.address)
+            BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: addresses_lower_ck (addresses are stored lower-case)'); END`).execute(db);
+        }
       }
       await db.schema.dropIndex('addresses_tenant_ix').execute();
-      await db.schema.createIndex('addresses_tenant_address_ix').on('addresses').columns(['tenant_id', 'address']).execute();
+      // Covering for the two readers of a tenant's addresses: loadStoreState (tenant + role → address,
+      // user_id: an index-only scan instead of a probe per row in address order) and autocomplete.
+      await db.schema.createIndex('addresses_tenant_address_ix').on('addresses').columns(['tenant_id', 'address', 'role', 'user_id']).execute();
 
       await db.schema
         .createTable('search_terms')
@@ -129,6 +148,9 @@ export function lookupsMigration(dialect: Dialect): Migration {
       for (const t of ['message_rule_targets', 'message_rules', 'finding_users', 'duplicate_findings', 'search_terms']) await db.schema.dropTable(t).ifExists().execute();
       await db.schema.dropIndex('addresses_tenant_address_ix').ifExists().execute();
       await db.schema.createIndex('addresses_tenant_ix').on('addresses').column('tenant_id').execute();
+      if (pg) await sql`ALTER TABLE addresses DROP CONSTRAINT IF EXISTS addresses_lower_ck`.execute(db);
+      else for (const t of ['addresses_lower_ins', 'addresses_lower_upd']) await sql.raw(`DROP TRIGGER IF EXISTS ${t}`).execute(db);
+      await db.schema.createIndex('addresses_lower_uq').on('addresses').expression(sql`lower(address)`).unique().execute();
     },
   };
 }
