@@ -67,6 +67,27 @@ function describeOp(o: PlanOp, names: Map<string, string>): string | null {
   }
 }
 
+/** Issue 4 in a few lines: lookups answer from the store (the directory could be down), R60–R63. */
+async function lookups(store: Store, tenantId: string, connectionId: string, renamed: string, departed: string, withAlias: string): Promise<void> {
+  const { autocomplete, resolveAddress, expandGroup } = await import('../src/lookup/index.ts');
+  const { countDuplicates } = await import('../src/store/duplicate-views.ts');
+  const word = renamed.split(' ')[1] ?? renamed; // an accented surname such as "Müller"
+  const query = word.normalize('NFD').replace(/\p{M}/gu, '').slice(0, 3).toUpperCase();
+  const ac = await autocomplete(store.db, { tenantId, query, limit: 3 });
+  say(`Autocomplete "${query}" (case- and accent-insensitive, R61): ${ac.results.map((h) => `${h.name ?? h.address} <${h.address}>`).join('; ')}`);
+  for (const address of [withAlias, departed]) {
+    const r = await resolveAddress(store.db, { address });
+    say(`Resolve ${address}: ${r.holder === null ? 'nobody' : `${r.holder.kind}, ${'state' in r.holder ? String(r.holder.state) : ''}`} — recipient ${r.verdict.explanation}`);
+  }
+  const g = await store.db.selectFrom('groups').select('name').where('connection_id', '=', connectionId).orderBy('name').limit(1).executeTakeFirst();
+  if (g !== undefined) {
+    const x = await expandGroup(store.db, { tenantId, group: g.name });
+    say(`Group "${g.name}" expands to ${x.counts.users} users through ${x.counts.groups} nested groups${x.cycles.length > 0 ? ` (${x.cycles.length} cycle edges cut)` : ''} (R61, R62).`);
+  }
+  say(`Duplicate findings of this connection (R63): ${await countDuplicates(store.db, connectionId)} — \`roster duplicates list acme\`.`);
+  say('Recipient validation for Postfix answers from this same store: `roster postfix serve`, docs/POSTFIX.md.');
+}
+
 async function main(): Promise<void> {
   const keep = process.argv.includes('--keep');
   const gen = generateOpenLdapLdif(spec);
@@ -124,6 +145,8 @@ async function main(): Promise<void> {
     say();
     say('Second sync:');
     for (const l of summarize(second, conn.name)) say('  ' + l);
+    say();
+    await lookups(store, tenant.id, conn.id, a.displayName, c.mails[0]!, b.mails[0]!);
   } finally {
     await store.close();
     await slapd.stop();
