@@ -214,9 +214,9 @@ export interface ServerHealthTable {
 export interface SearchTermTable {
   tenant_id: string;
   term: string; // PG: COLLATE "C" (prefix = byte range, as on SQLite)
-  user_id: string | null; // FK users ON DELETE CASCADE (display name, given name, surname)
-  group_id: string | null; // FK groups ON DELETE CASCADE (name)
-  contact_id: string | null; // FK contacts ON DELETE CASCADE (name)
+  user_id: string | null; // no FK: deleted with the user by trigger (display name, given name, surname)
+  group_id: string | null; // deleted with the group by trigger (name)
+  contact_id: string | null; // deleted with the contact by trigger (name)
 }
 
 export type DuplicateKind = 'display_name' | 'group_name' | 'contact_name' | 'kerberos_name' | 'ntlm_name' | 'address';

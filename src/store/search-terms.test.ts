@@ -89,3 +89,21 @@ forEachDialect('search terms (R61)', (open) => {
     assert.deepEqual(termRows('t', 'group', [{ id: 'g', names: ['A a', 'b'] }]), [['t', 'a', null, 'g', null], ['t', 'b', null, 'g', null]]);
   });
 });
+
+forEachDialect('search terms go with their objects (delete triggers, R61)', (open) => {
+  test('R61 deleting a connection (its groups and contacts cascade) and then the tenant (its users cascade) leaves no term behind', async () => {
+    const { db } = await open();
+    await seedTenant(db);
+    await syncSnapshot(db, snapshot({ users: [alice, bob], groups: [sales], contacts: [partner] }));
+    const kinds = async () => (await termsOf(db)).map((t) => t.split(':')[0]);
+    assert.deepEqual([...new Set(await kinds())].sort(), ['contact', 'group', 'user']);
+    const conn = await db.selectFrom('connections').select('id').executeTakeFirstOrThrow();
+    await db.deleteFrom('memberships').where('connection_id', '=', conn.id).execute();
+    await db.deleteFrom('connections').where('id', '=', conn.id).execute();
+    assert.deepEqual([...new Set(await kinds())], ['user'], 'the groups and contacts went by cascade, their terms by trigger');
+    await db.deleteFrom('tenants').execute();
+    assert.deepEqual(await termsOf(db), [], 'the users went by cascade, their terms by trigger');
+    const left = await db.selectFrom('search_terms').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+    assert.equal(Number(left.n), 0);
+  });
+});
