@@ -7,15 +7,12 @@
  *
  * PostgreSQL: ROSTER_BENCH_PG_URL, else the bench's own private cluster (bench/pg-server.ts).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
 import { openStore } from '../src/store/db.ts';
 import { benchLookups, buildLookupStore, type LookupBenchResult } from './lookups.ts';
-import { buildSnapshot } from './pipeline-only.ts';
-import { startBenchPostgres } from './pg-server.ts';
+import { buildSnapshot, openBenchStore } from './pipeline-only.ts';
 
 const { values: argv } = parseArgs({
   options: { users: { type: 'string', default: '100000' }, dialect: { type: 'string', default: 'both' }, queries: { type: 'string', default: '2000' }, resolves: { type: 'string', default: '2000' } },
@@ -25,17 +22,7 @@ const USERS = Number(argv.users);
 const TARGET_MS = 5;
 
 async function one(dialect: 'sqlite' | 'postgres', snapshot: ReturnType<typeof buildSnapshot>): Promise<LookupBenchResult> {
-  let url: string;
-  let cleanup: () => Promise<void>;
-  if (dialect === 'sqlite') {
-    const dir = mkdtempSync(join(tmpdir(), 'roster-lookups-'));
-    url = `sqlite:${join(dir, 'roster.db')}`;
-    cleanup = async () => rmSync(dir, { recursive: true, force: true });
-  } else {
-    const pg = await startBenchPostgres();
-    url = pg.url;
-    cleanup = () => pg.stop();
-  }
+  const { url, cleanup } = await openBenchStore(dialect, 'roster-lookups-');
   try {
     const t0 = performance.now();
     const store = await openStore({ url });

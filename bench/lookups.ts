@@ -18,7 +18,8 @@ import { claimRun } from '../src/sync/run-claim.ts';
 import { reconcile } from '../src/sync/reconcile.ts';
 import { autocomplete } from '../src/lookup/autocomplete.ts';
 import { resolveAddress } from '../src/lookup/resolve-address.ts';
-import { benchSettings, buildSnapshot } from './pipeline-only.ts';
+import { benchSettings, buildSnapshot, seedBenchTenant } from './pipeline-only.ts';
+import { rng } from '../src/core/test-fixtures.ts';
 
 const NOW = '2026-11-22T10:00:00.000Z';
 
@@ -47,17 +48,6 @@ export interface LookupBenchOptions {
   warmup?: number;
 }
 
-/** A small seeded PRNG (mulberry32): the same queries on every dialect and run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function stats(samples: number[]): LatencyStats {
   const s = [...samples].sort((a, b) => a - b);
@@ -69,13 +59,7 @@ function stats(samples: number[]): LatencyStats {
 export async function buildLookupStore(store: Store, users = 100_000, snapshot?: DirectorySnapshot): Promise<void> {
   const db = store.db;
   const settings = benchSettings();
-  await db.insertInto('providers').values({ id: 'prov', name: 'default', created_at: NOW }).execute();
-  await db.insertInto('tenants').values({ id: 'tenant-1', provider_id: 'prov', name: 'acme', sync_enabled: 1, sync_enabled_at: NOW, created_at: NOW }).execute();
-  await db.insertInto('domains').values(settings.managedDomains.map((d, i) => ({ id: `d${i}`, tenant_id: 'tenant-1', name: d, created_at: NOW }))).execute();
-  await db.insertInto('connections').values({
-    id: 'conn-1', tenant_id: 'tenant-1', name: 'main', priority: 1, enabled: 1, profile: 'openldap', settings: '{}', scope_key: 'ldap://127.0.0.1/x',
-    bind_secret: null, schedule: '6h', last_complete_run_at: null, created_at: NOW, updated_at: NOW,
-  }).execute();
+  await seedBenchTenant(db, settings.managedDomains);
   const run = await claimRun(db, { tenantId: 'tenant-1', connectionId: 'conn-1', connectionName: 'main', trigger: 'cli', actor: 'bench', dryRun: false, now: NOW, clockOverride: null });
   await reconcile(db, {
     runId: run.id, tenantId: 'tenant-1', connectionId: 'conn-1', dryRun: false, actor: 'sync:main', now: NOW, started: performance.now(), serverUsed: 'bench',

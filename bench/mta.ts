@@ -24,6 +24,7 @@ import { reconcile } from '../src/sync/reconcile.ts';
 import { readRunRecord } from '../src/sync/run-record.ts';
 import { generateUser, type GeneratorSpec } from '../test/fixtures/directory-generator.ts';
 import { startRosterServe } from '../test/helpers/postfix.ts';
+import { seedBenchTenant } from './pipeline-only.ts';
 
 export const MTA_SPEC = (users: number): GeneratorSpec => ({
   seed: 20261122, users, baseDn: 'dc=example,dc=test', managedDomains: ['example.test', 'example.org'], unmanagedDomains: ['other.test'],
@@ -102,13 +103,7 @@ export async function buildMtaStore(url: string, spec: GeneratorSpec): Promise<{
   const store = await openStore({ url });
   try {
     const db = store.db;
-    await db.insertInto('providers').values({ id: 'prov', name: 'default', created_at: NOW }).execute();
-    await db.insertInto('tenants').values({ id: 'tenant-1', provider_id: 'prov', name: 'acme', sync_enabled: 1, sync_enabled_at: NOW, created_at: NOW }).execute();
-    await db.insertInto('domains').values(spec.managedDomains.map((d, i) => ({ id: `d${i}`, tenant_id: 'tenant-1', name: d, created_at: NOW }))).execute();
-    await db.insertInto('connections').values({
-      id: 'conn-1', tenant_id: 'tenant-1', name: 'main', priority: 1, enabled: 1, profile: 'openldap', settings: '{}', scope_key: 'ldap://127.0.0.1/x',
-      bind_secret: null, schedule: '6h', last_complete_run_at: null, created_at: NOW, updated_at: NOW,
-    }).execute();
+    await seedBenchTenant(db, spec.managedDomains);
     const settings: RunSettings = {
       tenantId: 'tenant-1', connectionId: 'conn-1', connectionPriority: 1, managedDomains: spec.managedDomains,
       options: { syncDisabledUsers: false, syncPublicFolders: false, readContacts: false }, deletionDelayDays: 30,

@@ -58,16 +58,30 @@ export function buildSnapshot(USERS = Number(argv.users)): DirectorySnapshot {
 
 const NOW = '2026-11-22T10:00:00.000Z';
 
-async function seed(store: Store): Promise<RunSettings> {
-  const db = store.db;
+/** Provider `prov`, tenant `tenant-1` (acme) with `domains`, connection `conn-1` (main): what every bench store starts from. */
+export async function seedBenchTenant(db: Store['db'], domains: readonly string[]): Promise<void> {
   await db.insertInto('providers').values({ id: 'prov', name: 'default', created_at: NOW }).execute();
   await db.insertInto('tenants').values({ id: 'tenant-1', provider_id: 'prov', name: 'acme', sync_enabled: 1, sync_enabled_at: NOW, created_at: NOW }).execute();
-  await db.insertInto('domains').values(spec.managedDomains.map((d, i) => ({ id: `d${i}`, tenant_id: 'tenant-1', name: d, created_at: NOW }))).execute();
+  await db.insertInto('domains').values(domains.map((d, i) => ({ id: `d${i}`, tenant_id: 'tenant-1', name: d, created_at: NOW }))).execute();
   await db.insertInto('connections').values({
     id: 'conn-1', tenant_id: 'tenant-1', name: 'main', priority: 1, enabled: 1, profile: 'openldap', settings: '{}', scope_key: 'ldap://127.0.0.1/x',
     bind_secret: null, schedule: '6h', last_complete_run_at: null, created_at: NOW, updated_at: NOW,
   }).execute();
+}
+
+async function seed(store: Store): Promise<RunSettings> {
+  await seedBenchTenant(store.db, spec.managedDomains);
   return benchSettings();
+}
+
+/** A fresh store for a bench: a temp SQLite file, or a private PostgreSQL cluster (bench/pg-server.ts); `cleanup` removes it. */
+export async function openBenchStore(dialect: 'sqlite' | 'postgres', prefix: string): Promise<{ url: string; cleanup: () => Promise<void> }> {
+  if (dialect === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    return { url: `sqlite:${join(dir, 'roster.db')}`, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  const pg = await startBenchPostgres();
+  return { url: pg.url, cleanup: () => pg.stop() };
 }
 
 /** The run settings of the bench connection (managed domains as the generator's spec). */
@@ -110,17 +124,7 @@ async function oneRun(store: Store, snapshot: DirectorySnapshot, settings: RunSe
 }
 
 async function bench(dialect: 'sqlite' | 'postgres', snapshot: DirectorySnapshot): Promise<void> {
-  let url: string;
-  let cleanup: () => Promise<void>;
-  if (dialect === 'sqlite') {
-    const dir = mkdtempSync(join(tmpdir(), 'roster-pipeline-'));
-    url = `sqlite:${join(dir, 'roster.db')}`;
-    cleanup = async () => rmSync(dir, { recursive: true, force: true });
-  } else {
-    const pg = await startBenchPostgres();
-    url = pg.url;
-    cleanup = () => pg.stop();
-  }
+  const { url, cleanup } = await openBenchStore(dialect, 'roster-pipeline-');
   try {
     const store = await openStore({ url });
     try {

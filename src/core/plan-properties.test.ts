@@ -7,19 +7,8 @@ import { test } from '../../test/helpers/unit.ts';
 import { assert } from '../../test/helpers/unit.ts';
 import { planRun } from './plan.ts';
 import type { Address, DirUser, Plan, StoreState, StoreUser, UserSource, UserState } from './model.ts';
-import { CONN, NOW, OTHER_CONN, addr, details, dirGroup, dirUser, settings, snapshot, store, storeGroup, storeUser, userDn } from './test-fixtures.ts';
+import { CONN, NOW, OTHER_CONN, addr, details, dirGroup, dirUser, rng, settings, snapshot, store, storeGroup, storeUser, userDn } from './test-fixtures.ts';
 
-/** Mulberry32: a tiny seeded PRNG so every failure is reproducible from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffle<T>(items: readonly T[], r: () => number): T[] {
   const a = [...items];

@@ -130,3 +130,15 @@ export function settings(over: Partial<Omit<RunSettings, 'options' | 'exceptions
 export function opsOf<K extends PlanOpKind>(plan: Plan, kind: K): Extract<PlanOp, { op: K }>[] {
   return plan.ops.filter((o): o is Extract<PlanOp, { op: K }> => o.op === kind);
 }
+
+/** Mulberry32: a tiny seeded PRNG so every failure is reproducible from its seed. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
