@@ -37,11 +37,28 @@ export async function listDuplicates(db: Executor, tenantId: string, filter: Lis
   }
   let q = db.selectFrom('duplicate_findings as f').innerJoin('connections as c', 'c.id', 'f.connection_id')
     .selectAll('f').select('c.name as connection_name').where('f.tenant_id', '=', tenantId);
-  if (filter.connectionId !== undefined) q = q.where('f.connection_id', '=', filter.connectionId);
+  const only = filter.connectionId;
+  // A connection's list: what its own reads found, and the ADDRESS clashes other connections' reads
+  // found that name one of its objects. A connection's read sees which of its addresses other entries
+  // claim only through those entries' own reads (R51: once the higher-priority connection has taken an
+  // address and runs again, the clash lives on in the lower-priority connection's finding, and must
+  // still show for both). Name duplicates need no such help: each run compares the whole tenant.
+  if (only !== undefined) {
+    q = q.where((eb) => eb.or([
+      eb('f.connection_id', '=', only),
+      eb.and([eb('f.kind', '=', 'address'), eb('f.objects', 'like', `%"connectionId":${JSON.stringify(only)}%`)]),
+    ]));
+  }
   if (filter.kind !== undefined) q = q.where('f.kind', '=', filter.kind as DuplicateKind);
+  let found = await q.execute();
+  if (only !== undefined) {
+    const own = new Set(found.filter((r) => r.connection_id === only).map((r) => `${r.kind}\u0000${r.key}`));
+    found = found.filter((r) => r.connection_id === only ||
+      (!own.has(`${r.kind}\u0000${r.key}`) && (JSON.parse(r.objects) as DuplicateObject[]).some((o) => o.connectionId === only)));
+  }
   // Sorted here, by code units, not by the database's collation: the same order on both dialects.
   const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-  const rows = (await q.execute()).sort((a, b) => cmp(a.connection_name, b.connection_name) ||
+  const rows = found.sort((a, b) => cmp(a.connection_name, b.connection_name) ||
     DUPLICATE_KINDS.indexOf(a.kind) - DUPLICATE_KINDS.indexOf(b.kind) || cmp(a.key, b.key));
   const users = new Map<string, { userId: string; consequence: string }[]>();
   for (const part of chunkRows(rows.map((r) => r.id), 500)) {

@@ -113,3 +113,15 @@ test('R51 a second connection on the same servers and base DN (however spelled) 
   const list = await s.json(['connections', 'list', '--tenant', 'acme']);
   assert.deepEqual((list.connections ?? list).map((c: any) => c.name).sort(), ['branch', 'hq']);
 });
+
+test('R51 R63 the clash is a duplicate finding listed for both connections (also after the winner ran again), and its users lose personal lists while it lasts', async () => {
+  const findings = async (connection: string) =>
+    (await s.json(['duplicates', 'list', 'acme', '--connection', connection, '--kind', 'address'])) as Array<{ value: string; objects: Array<{ kind: string; connectionName: string | null }> }>;
+  for (const conn of ['hq', 'branch']) {
+    const sales = (await findings(conn)).find((f) => f.value === 'sales@example.test');
+    assert.ok(sales !== undefined, `${conn}: a finding for sales@example.test`);
+    assert.deepEqual([...new Set(sales.objects.map((o) => o.connectionName))].sort(), ['branch', 'hq'], `${conn}: both connections named`);
+  }
+  const ann = await s.user('ann@example.test');
+  assert.equal(ann.personalLists, false, 'R63: a duplicated address suspends personal allow/deny lists');
+});
