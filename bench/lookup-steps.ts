@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import type { GeneratorSpec } from '../test/fixtures/directory-generator.ts';
 import { ensurePackages } from '../test/helpers/debian.ts';
 import { startRosterServe } from '../test/helpers/postfix.ts';
-import { benchLookups, type LookupBenchResult } from './lookups.ts';
+import { spawnSync } from 'node:child_process';
+import type { LookupBenchResult } from './lookups.ts';
 import { benchMta, lookupKeys, postmapBatch, postmapConfig, type MtaRow } from './mta.ts';
 import { ldapsearchLookups, sampleAddresses, type LdapTarget, type ReferenceFigures } from './lookup-reference.ts';
 import type { StoreReader } from './store-reader.ts';
@@ -42,12 +43,14 @@ export async function runLookupSteps(o: {
   const cfg = postmapConfig(o.work, { url: o.slapd.url, readerDn: o.slapd.bindDn, readerPassword: o.slapd.readerPassword, baseDn: o.slapd.baseDn });
   const stores: LookupFigures['stores'] = [];
   for (const s of o.stores) {
-    const tenant = await s.reader.all('SELECT id FROM tenants WHERE name = ?', ['acme']);
-    const tenantId = String(tenant[0]?.id ?? '');
-    if (tenantId === '') throw new Error(`${s.label}: no tenant acme`);
-    const lookups = await benchLookups({ url: s.url, tenantId });
+    // In-process = the library called in a process of its own (bench/lookups-main.ts --url), not in this one,
+    // whose heap holds the whole benchmark and would lengthen every GC pause.
+    const child = spawnSync(process.execPath, ['--no-warnings', join(import.meta.dirname, 'lookups-main.ts'), '--url', s.url, '--tenant', 'acme'], { encoding: 'utf8', timeout: 600_000 });
+    if (child.status !== 0) throw new Error(`lookups bench (${s.label}) exited ${child.status ?? child.signal}: ${child.stderr.slice(-1500)}`);
+    const lookups = JSON.parse(child.stdout) as LookupBenchResult;
     o.say(`(lookups) ${s.label}: autocomplete p50 ${lookups.autocomplete.p50Ms.toFixed(2)} ms, p99 ${lookups.autocomplete.p99Ms.toFixed(2)} ms; ` +
-      `resolve p50 ${lookups.resolve.p50Ms.toFixed(2)} ms, p99 ${lookups.resolve.p99Ms.toFixed(2)} ms (${lookups.autocomplete.n} + ${lookups.resolve.n} calls)`);
+      `resolve p50 ${lookups.resolve.p50Ms.toFixed(2)} ms, p99 ${lookups.resolve.p99Ms.toFixed(2)} ms (${lookups.autocomplete.n} + ${lookups.resolve.n} calls); ` +
+      `slowest autocompletes: ${lookups.autocomplete.slowest.map((x) => `${JSON.stringify(x.query)} ${x.ms.toFixed(1)} ms`).join(', ')}`);
     const mta = await benchMta({ url: s.url, keys, clients: [1, 8, 32], seconds: 3, dataDir: join(o.work, 'mta') });
     for (const r of mta) o.say(`(socketmap) ${s.label}, ${r.clients} clients: ${r.perSecond.toFixed(0)} lookups/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms`);
     const serve = await startRosterServe({ ROSTER_DATA_DIR: join(o.work, 'mta'), ROSTER_DATABASE_URL: s.url });

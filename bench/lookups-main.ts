@@ -15,7 +15,11 @@ import { benchLookups, buildLookupStore, type LookupBenchResult } from './lookup
 import { buildSnapshot, openBenchStore } from './pipeline-only.ts';
 
 const { values: argv } = parseArgs({
-  options: { users: { type: 'string', default: '100000' }, dialect: { type: 'string', default: 'both' }, queries: { type: 'string', default: '2000' }, resolves: { type: 'string', default: '2000' } },
+  options: {
+    users: { type: 'string', default: '100000' }, dialect: { type: 'string', default: 'both' }, queries: { type: 'string', default: '2000' }, resolves: { type: 'string', default: '2000' },
+    // Measure an existing store instead (bench/run.ts: a fresh process, so no other step's heap skews the latencies); prints JSON.
+    url: { type: 'string' }, tenant: { type: 'string', default: 'acme' },
+  },
   strict: false,
 });
 const USERS = Number(argv.users);
@@ -42,7 +46,14 @@ async function one(dialect: 'sqlite' | 'postgres', snapshot: ReturnType<typeof b
   }
 }
 
-if (import.meta.main) {
+if (import.meta.main && argv.url !== undefined) {
+  const url = String(argv.url);
+  const store = await openStore({ url });
+  const t = await store.db.selectFrom('tenants').select('id').where('name', '=', String(argv.tenant)).executeTakeFirst();
+  await store.close();
+  if (t === undefined) throw new Error(`no tenant ${String(argv.tenant)} in ${url}`);
+  process.stdout.write(JSON.stringify(await benchLookups({ url, tenantId: t.id, queries: Number(argv.queries), resolves: Number(argv.resolves) })) + '\n');
+} else if (import.meta.main) {
   const snapshot = buildSnapshot(USERS);
   const dialects = argv.dialect === 'both' ? (['sqlite', 'postgres'] as const) : [argv.dialect as 'sqlite' | 'postgres'];
   const rows: string[][] = [];
@@ -54,6 +65,7 @@ if (import.meta.main) {
       ok &&= pass;
       rows.push([d, op, String(s.n), s.p50Ms.toFixed(2), s.p99Ms.toFixed(2), s.maxMs.toFixed(2), s.meanMs.toFixed(2), pass ? 'met' : 'MISSED', extra]);
     }
+    console.log(`${d} slowest autocompletes: ${r.autocomplete.slowest.map((x) => `${JSON.stringify(x.query)} ${x.ms.toFixed(1)} ms`).join(', ')}`);
   }
   const head = ['dialect', 'lookup', 'calls', 'p50 ms', 'p99 ms', 'max ms', 'mean ms', `p99 < ${TARGET_MS} ms`, 'note'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

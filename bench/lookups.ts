@@ -33,7 +33,8 @@ export interface LatencyStats {
 
 export interface LookupBenchResult {
   users: number;
-  autocomplete: LatencyStats & { emptyResults: number };
+  /** `slowest`: the five slowest queries with their time (ms), for diagnosis. */
+  autocomplete: LatencyStats & { emptyResults: number; slowest: Array<{ query: string; ms: number }> };
   resolve: LatencyStats & { valid: number };
 }
 
@@ -165,7 +166,8 @@ export async function benchLookups(o: LookupBenchOptions): Promise<LookupBenchRe
       rs.push(performance.now() - t0);
       if (r.verdict.valid) valid++;
     }
-    return { users: sample.users, autocomplete: { ...stats(ac), emptyResults: empty }, resolve: { ...stats(rs), valid } };
+    const slowest = ac.map((ms, i) => ({ query: queries[i]!, ms })).sort((a, b) => b.ms - a.ms).slice(0, 5);
+    return { users: sample.users, autocomplete: { ...stats(ac), emptyResults: empty, slowest }, resolve: { ...stats(rs), valid } };
   } finally {
     await store.close();
   }
