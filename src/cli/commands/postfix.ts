@@ -108,21 +108,29 @@ async function removeStaleSocket(path: string): Promise<void> {
   unlinkSync(path);
 }
 
-async function check(ctx: CliContext, key: string): Promise<void> {
-  const { answerMap, MAP_NAMES } = await import('../../mta/maps.ts');
+async function check(ctx: CliContext, key: string, o: { recipientDelimiter?: string }): Promise<void> {
+  const delimiter = checkDelimiter(o.recipientDelimiter ?? '');
+  const { answerMap, MAP_NAMES, splitExtension } = await import('../../mta/maps.ts');
   const { loadRecipientFacts } = await import('../../mta/recipient-facts.ts');
   const { showReply } = await import('../../mta/socketmap.ts');
   const address = normalizeAddress(key);
   const domainKey = address !== null ? address.slice(address.indexOf('@') + 1) : key;
   const domain = normalizeDomain(domainKey);
   const r = await withStore(ctx, async (s) => {
-    const facts = address === null ? null : (await loadRecipientFacts(s.db, address)).facts;
+    let facts = address === null ? null : (await loadRecipientFacts(s.db, address)).facts;
+    // Plus-addressing: when the whole address is not valid, the verdict is its base address's (as serve answers).
+    const split = address === null ? null : splitExtension(address, delimiter);
+    let base: string | null = null;
+    if (split !== null && facts !== null && !recipientVerdict(facts).valid) {
+      base = split.base;
+      facts = (await loadRecipientFacts(s.db, split.base)).facts;
+    }
     const maps: Record<string, { key: string; answer: string }> = {};
     for (const map of MAP_NAMES) {
       const k = map === 'domain' ? domainKey : key;
-      maps[map] = { key: k, answer: showReply(await answerMap(s.db, map, k)) };
+      maps[map] = { key: k, answer: showReply(await answerMap(s.db, map, k, delimiter)) };
     }
-    return { facts, maps };
+    return { facts, maps, base };
   });
   const verdict = recipientVerdict(r.facts);
   const out = {
@@ -130,12 +138,13 @@ async function check(ctx: CliContext, key: string): Promise<void> {
     address,
     domain: domain !== null && domain.includes('.') ? domain : null,
     verdict: { ...verdict, explanation: explainVerdict(verdict) },
+    ...(r.base !== null ? { verdictOf: r.base } : {}),
     maps: r.maps,
   };
   ctx.emit(out, [
     ...fields([
       ['address', address ?? `(not an address: ${JSON.stringify(key)})`],
-      ['verdict', out.verdict.explanation],
+      ['verdict', out.verdict.explanation + (r.base !== null ? ` (as ${r.base}, recipient delimiter ${JSON.stringify(delimiter)})` : '')],
     ]),
     ...MAP_NAMES.map((m) => `  ${m.padEnd(9)} ${JSON.stringify(r.maps[m]!.key)} → ${r.maps[m]!.answer}`),
   ]);
@@ -156,5 +165,6 @@ export function register(program: Command, ctx: CliContext): void {
   postfix
     .command('check <address>')
     .description('what each map answers for an address (and its domain), with the R61 verdict')
-    .action((address: string) => check(ctx, address));
+    .option('--recipient-delimiter <chars>', 'answer as `serve --recipient-delimiter` would', '')
+    .action((address: string, o: { recipientDelimiter?: string }) => check(ctx, address, o));
 }
