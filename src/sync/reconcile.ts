@@ -14,6 +14,7 @@ import { planRun } from '../core/plan.ts';
 import { guardPlan, type HoldThreshold } from '../core/guards.ts';
 import { bulkInsert, type BulkColumns } from '../store/batch.ts';
 import { refreshDuplicates } from '../store/duplicates.ts';
+import { LARGE_APPLY_OPS, refreshPlannerStatistics } from '../store/statistics.ts';
 
 export type SyncPhase = 'claim' | 'read' | 'load' | 'plan' | 'apply' | 'done';
 export interface SyncProgress {
@@ -144,6 +145,8 @@ export async function reconcile(db: Kysely<Database>, i: ReconcileInput): Promis
         await record(trx);
       },
     });
+    // A large apply leaves the planner without statistics for what it wrote (lookups would plan blind).
+    if (plan.ops.length >= LARGE_APPLY_OPS) await refreshPlannerStatistics(db).catch(() => {});
   } else {
     await db.transaction().execute(record);
   }
