@@ -113,3 +113,21 @@ test('splitExtension: first delimiter after the first character; none → null',
   assert.equal(splitExtension(a('ann@acme.test'), '+'), null);
   assert.equal(splitExtension(a('ann+x@acme.test'), ''), null);
 });
+
+forEachDialect('postfix maps and lookup resolve agree', (open) => {
+  test('R61 the socketmap facts and `lookup resolve` give the same verdict for every kind of address (two gatherers, one verdict)', async () => {
+    const { db } = await open();
+    await seedHolders(db);
+    const { resolveAddress } = await import('../lookup/resolve-address.ts');
+    const { loadRecipientFacts } = await import('./recipient-facts.ts');
+    const { recipientVerdict } = await import('../core/recipient.ts');
+    const keys = ['ann@acme.test', 'ann.b@acme.test', 'anna@xn--bcher-kva.test', 'man@acme.test', 'folder@acme.test', 'folder.alias@acme.test',
+      'staff@acme.test', 'gus@globex.test', 'gustav@globex.test', 'flag@acme.test', 'flag.alias@acme.test', 'deact@acme.test',
+      'deact.alias@acme.test', 'noaccess@acme.test', 'contact@acme.test', 'nobody@acme.test', 'ann@unmanaged.test'];
+    for (const k of keys) {
+      const viaMta = recipientVerdict((await loadRecipientFacts(db, k as never)).facts);
+      const viaResolve = (await resolveAddress(db, { address: k })).verdict;
+      assert.deepEqual([viaResolve.valid, viaResolve.reason], [viaMta.valid, viaMta.reason], k);
+    }
+  });
+});

@@ -66,7 +66,8 @@ export type BulkColumns = readonly (readonly [name: string, type: ColumnType])[]
 /** Rows per statement on PostgreSQL, where unnest() binds one array per column. */
 const PG_ROWS = 5_000;
 
-function isPostgres(db: Kysely<Database>): boolean {
+/** True when the store is PostgreSQL (the few statements that differ by dialect ask this). */
+export function isPostgres(db: Kysely<Database>): boolean {
   return db.getExecutor().adapter instanceof PostgresAdapter;
 }
 

@@ -14,19 +14,15 @@
  * (that is how they are lifted); consequences are rewritten for the connection's findings.
  * Reading them (lists, user views, rules, personalListsActive, spoofingProtectedUsers): duplicate-views.ts.
  */
-import { PostgresAdapter, sql, type Kysely, type RawBuilder } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import {
   addressClaimsOf, buildFindings, r51ClashesOf,
   type AddressClaim, type PriorityClash, type DuplicateFinding, type DuplicateKind, type DuplicateObject, type DuplicateRow,
 } from '../core/duplicates.ts';
 import type { PlanOp, RunIssue, SkippedEntry } from '../core/model.ts';
 import type { Database } from './schema.ts';
-import { bulkInsert, chunkRows, updateFromValues, type BulkColumns } from './batch.ts';
+import { bulkInsert, chunkRows, isPostgres, updateFromValues, type BulkColumns } from './batch.ts';
 import { newId } from './ids.ts';
-
-function isPostgres(db: Kysely<Database>): boolean {
-  return db.getExecutor().adapter instanceof PostgresAdapter;
-}
 
 /** lower() of ASCII letters only, the same on both dialects (SQLite's lower() is ASCII-only; PostgreSQL's is under "C"). */
 function lowerAscii(db: Kysely<Database>, e: RawBuilder<unknown>): RawBuilder<string> {

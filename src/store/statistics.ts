@@ -4,7 +4,8 @@
  * at 100k users: 51 ms median before, 7.7 ms after), and PostgreSQL waits for autovacuum (up to a
  * minute of ~7 ms range queries). Callers run this after the apply has committed; it changes no data.
  */
-import { PostgresAdapter, sql, type Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import { isPostgres } from './batch.ts';
 import type { Database } from './schema.ts';
 
 /** Tables a sync writes in bulk and lookups read by range or join. */
@@ -14,7 +15,7 @@ const TABLES = ['users', 'addresses', 'search_terms', 'groups', 'memberships', '
 export const LARGE_APPLY_OPS = 1000;
 
 export async function refreshPlannerStatistics(db: Kysely<Database>): Promise<void> {
-  if (db.getExecutor().adapter instanceof PostgresAdapter) {
+  if (isPostgres(db)) {
     await sql.raw(`ANALYZE ${TABLES.join(', ')}`).execute(db);
     return;
   }
