@@ -11,6 +11,7 @@ import type { Plan, PlanOp, PlanOpKind } from '../core/model.ts';
 import { ApplyRun, type ApplyContext } from './apply-run.ts';
 import { applyContacts, applyGroupRemovals, applyGroups, applyMembers, applyContactRemovals } from './apply-snapshot.ts';
 import { applyAdds, applyAliasAdds, applyAliasRemovals, applyFlags, applyRestores, applyUserUpdates } from './apply-users.ts';
+import { deferIndexes, plannedInserts } from './bulk-load.ts';
 import type { Database } from './schema.ts';
 
 export type { ApplyContext } from './apply-run.ts';
@@ -52,6 +53,8 @@ export async function applyPlan(db: Kysely<Database>, plan: Plan, ctx: ApplyCont
   const byKind = Object.fromEntries(ORDER.map((k) => [k, by[k].length])) as Record<PlanOpKind, number>;
   const auditRows = await db.transaction().execute(async (trx) => {
     const run = new ApplyRun(trx, plan, ctx);
+    // SQLite, a table at least doubled (a first sync): its lookup indexes are built once at the end.
+    const rebuildIndexes = await deferIndexes(trx, plannedInserts(plan));
     await applyAliasRemovals(run, by.remove_alias);
     await applyGroupRemovals(run, by.remove_group);
     await applyContactRemovals(run, by.remove_contact);
@@ -65,6 +68,7 @@ export async function applyPlan(db: Kysely<Database>, plan: Plan, ctx: ApplyCont
     await applyContacts(run, by.upsert_contact);
     run.audit('run.apply', 'run', ctx.runId, null, { connectionId: plan.connectionId, ops: byKind, counts: plan.counts });
     await run.flushAudit();
+    await rebuildIndexes();
     await ctx.finalize?.(trx);
     return run.auditRows;
   });
