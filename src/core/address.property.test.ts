@@ -6,7 +6,7 @@
 import { test } from '../../test/helpers/unit.ts';
 import { assert } from '../../test/helpers/unit.ts';
 import fc from 'fast-check';
-import { normalizeAddress, parseProxyAddresses } from './address.ts';
+import { normalizeAddress, normalizeDomain, parseProxyAddresses } from './address.ts';
 
 const RUNS = { numRuns: 2000 };
 
@@ -94,4 +94,67 @@ test('R1 a list of only non-SMTP types yields nothing at all', () => {
   fc.assert(fc.property(fc.array(other, { maxLength: 8 }), (values) => {
     assert.deepEqual(parseProxyAddresses(values), { primaries: [], aliases: [], invalid: [] });
   }), RUNS);
+});
+
+/**
+ * The normalizers as they were before their ASCII fast paths (every domain through the URL
+ * parser): the fast paths must give exactly their results, valid or not (R4).
+ */
+const REF_BREAKERS = /[\s\u0000-\u001f\u007f-\u009f/\\?#@:[\]%<>"'`^{}|,;()*+=!$&~]/u;
+function referenceDomain(domain: string): string | null {
+  const d = domain.trim();
+  if (d === '' || d.length > 1024 || REF_BREAKERS.test(d)) return null;
+  let host: string;
+  try {
+    host = new URL('http://x@' + d + '/').hostname;
+  } catch {
+    return null;
+  }
+  if (host === '' || host.length > 253 || host.endsWith('.')) return null;
+  const labels = host.split('.');
+  for (const l of labels) {
+    if (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(l)) return null;
+    if (l.startsWith('xn--') && normalizeDomain(l) === null) return null; // punycode validity, as URL checked it
+    if (l.length >= 4 && l[2] === '-' && l[3] === '-' && !l.startsWith('xn--')) return null;
+  }
+  if (/^[0-9]+$/.test(labels[labels.length - 1] ?? '')) return null;
+  return host;
+}
+function referenceAddress(raw: string): string | null {
+  const s = raw.trim();
+  if (s === '' || s.length > 1024) return null;
+  const at = s.indexOf('@');
+  if (at <= 0 || at !== s.lastIndexOf('@')) return null;
+  const local = s.slice(0, at).toLowerCase();
+  if (local.length > 64 || !/^[\p{L}\p{N}\p{M}!#$%&'*+\-/=?^_`{|}~.]+$/u.test(local)) return null;
+  if (local.startsWith('.') || local.endsWith('.') || local.includes('..')) return null;
+  const domainRaw = s.slice(at + 1);
+  if (domainRaw.trim() !== domainRaw) return null;
+  const domain = referenceDomain(domainRaw);
+  if (domain === null || !domain.includes('.')) return null;
+  const address = local + '@' + domain;
+  return address.length > 254 ? null : address;
+}
+
+/** ASCII host-like text: labels of letters, digits and hyphens, numbers, 0x, xn--, stray dots. */
+const hostPart = fc.oneof(
+  fc.stringMatching(/^[a-zA-Z0-9-]{0,8}$/),
+  fc.constantFrom('xn--bcher-kva', 'XN--zz', 'xn--', '0x', '0X1f', '0xg', '08', '255', '1', 'ab--c', '-a', 'a-', 'é', '_', ' '),
+  fc.stringMatching(/^[a-z]{60,66}$/),
+);
+const hostLike = fc.array(hostPart, { minLength: 1, maxLength: 5 }).chain((parts) =>
+  fc.constantFrom('', '.', '..').map((tail) => parts.join('.') + tail));
+const localLike = fc.oneof(local, fc.stringMatching(/^[a-zA-Z0-9.!#_+-]{0,70}$/), fc.constantFrom('', '.a', 'a.', 'a..b', 'ü', 'a b', '"a"'));
+
+test('R4 the ASCII fast paths give exactly what the URL parser path gives, for domains and addresses', () => {
+  fc.assert(fc.property(fc.oneof(hostLike, anyText), (d) => {
+    assert.equal(normalizeDomain(d), referenceDomain(d), JSON.stringify(d));
+  }), { numRuns: 5000 });
+  const address = fc.oneof(
+    fc.tuple(localLike, hostLike, fc.constantFrom('', ' ', '\t')).map(([l, h, pad]) => pad + l + '@' + h + pad),
+    validAddress, anyText,
+  );
+  fc.assert(fc.property(address, (raw) => {
+    assert.equal(normalizeAddress(raw), referenceAddress(raw), JSON.stringify(raw));
+  }), { numRuns: 5000 });
 });
