@@ -73,6 +73,31 @@ export function isPostgres(db: Kysely<Database>): boolean {
 
 const q = (name: string): string => `"${name}"`;
 
+const NEEDS_ESCAPE = /["\\]/;
+
+/**
+ * Column `c` of rows[start..end) as a PostgreSQL array literal (`{"a","b",NULL}`), sent as one
+ * text parameter and cast by the statement (`$1::text[]`). Cheaper than handing pg a JS array,
+ * whose generic encoder runs a regular-expression replace on every element (100,000-user first
+ * sync: ~0.5 s of the client's CPU). Every text element is quoted, so commas, braces, spaces and
+ * the word NULL stay data; `"` and `\` are backslash-escaped (PostgreSQL's array input rules).
+ */
+export function pgArrayLiteral(rows: readonly (readonly unknown[])[], start: number, end: number, c: number, type: ColumnType): string {
+  const parts = new Array<string>(end - start);
+  for (let i = start; i < end; i++) {
+    const v = rows[i]![c];
+    if (v === null || v === undefined) parts[i - start] = 'NULL';
+    else if (type === 'integer') {
+      if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new TypeError(`bulkInsert: column ${c} is integer, got ${typeof v === 'number' ? v : typeof v}`);
+      parts[i - start] = String(v);
+    } else {
+      const t = String(v);
+      parts[i - start] = NEEDS_ESCAPE.test(t) ? `"${t.replace(/["\\]/g, '\\$&')}"` : `"${t}"`;
+    }
+  }
+  return `{${parts.join(',')}}`;
+}
+
 /**
  * Inserts rows (arrays in `columns` order) with as few statements as the limits allow,
  * bypassing Kysely's builder, whose per-value parsing costs more than SQLite's insert itself at
@@ -103,8 +128,8 @@ export async function bulkInsert(
       text = `${head} select * from unnest(${unnest}) as v(${names}) where not exists (select 1 from ${q(table)} e where ${match})`;
     }
     for (let i = 0; i < rows.length; i += PG_ROWS) {
-      const part = rows.slice(i, i + PG_ROWS);
-      const arrays = columns.map((_, c) => part.map((r) => r[c] ?? null));
+      const end = Math.min(rows.length, i + PG_ROWS);
+      const arrays = columns.map(([, type], c) => pgArrayLiteral(rows, i, end, c, type));
       await db.executeQuery(CompiledQuery.raw(text, arrays));
     }
     return;
