@@ -50,14 +50,28 @@ export class EntryDecoder {
   readonly #types = new Map<string, AttrType>();
   /** The same types by a hash of their bytes: a known type costs no string at all. */
   readonly #byBytes = new Map<number, AttrType[]>();
+  /**
+   * The type found at each position of the previous entry: a server returns the attributes of
+   * similar entries in the same order, so comparing the bytes with it usually settles the type
+   * without hashing (bounded: positions past 64 always hash).
+   */
+  readonly #lastAt: (AttrType | undefined)[] = [];
 
   constructor(o: EntryDecodeOptions) {
     this.#binary = new Set(o.binaryAttrs.map((a) => a.toLowerCase()));
     this.#only = o.only === undefined ? null : new Set(o.only.map((a) => a.toLowerCase()));
   }
 
-  /** The attribute type at `buf[s, e)`. */
-  #typeAt(buf: Buffer, s: number, e: number): AttrType {
+  /** The attribute type at `buf[s, e)`, the `index`-th attribute of its entry. */
+  #typeAt(buf: Buffer, s: number, e: number, index: number): AttrType {
+    const last = this.#lastAt[index];
+    if (last !== undefined && sameBytes(last.raw, buf, s, e)) return last;
+    const t = this.#lookUp(buf, s, e);
+    if (index < 64) this.#lastAt[index] = t;
+    return t;
+  }
+
+  #lookUp(buf: Buffer, s: number, e: number): AttrType {
     let h = e - s;
     for (let i = s; i < e; i++) h = (Math.imul(h, 31) + buf[i]!) | 0;
     const known = this.#byBytes.get(h);
@@ -105,7 +119,7 @@ export class EntryDecoder {
     const listEnd = o + len;
     if (listEnd !== end) throw new BerEntryError(`malformed search entry ${dn}: the attribute list does not end with the entry`);
     const attrs = new Map<string, RawValue[]>();
-    while (o < listEnd) {
+    for (let index = 0; o < listEnd; index++) {
       if (buf[o] !== 0x30) throw new BerEntryError(`malformed search entry ${dn}: expected an attribute (0x30), got 0x${hex(buf[o])}`);
       len = readLength(buf, o + 1, listEnd);
       o = lengthEnd;
@@ -113,7 +127,7 @@ export class EntryDecoder {
       if (buf[o] !== 0x04) throw new BerEntryError(`malformed search entry ${dn}: expected an attribute type (0x04), got 0x${hex(buf[o])}`);
       len = readLength(buf, o + 1, attrEnd);
       o = lengthEnd;
-      const { key, mode } = this.#typeAt(buf, o, o + len);
+      const { key, mode } = this.#typeAt(buf, o, o + len, index);
       o += len;
       if (mode === SKIP) {
         o = attrEnd;

@@ -62,9 +62,12 @@ export function incompleteError(e: unknown, ctx: SearchContext, entries: number)
 /**
  * Streams the search page by page; yields a page only after it completed successfully. Paging is
  * ours (safe-paging.ts), not ldapts' searchPaginated, which can stop early on an empty page (R5).
- * The caller owns each page array (it may clear slots to release entries early).
+ * The caller owns each page array (it may clear slots to release entries early). With `map`, a
+ * page holds what `map` made of each entry as it arrived (see pagedSearch); a throw from `map`
+ * fails the read with that error (a RosterError as is, anything else as read_incomplete).
  */
-export async function* streamPages(client: Client, spec: SearchSpec, ctx: SearchContext): AsyncGenerator<RawEntry[]> {
+export async function* streamPages<T = RawEntry>(client: Client, spec: SearchSpec, ctx: SearchContext,
+  map?: (e: RawEntry) => T): AsyncGenerator<T[]> {
   let count = 0;
   const pages = pagedSearch(client, {
     base: spec.base,
@@ -75,13 +78,13 @@ export async function* streamPages(client: Client, spec: SearchSpec, ctx: Search
     decodeOnly: spec.decodeOnly,
     pageSize: spec.pageSize,
     // No sizeLimit: ldapts treats sizeLimitExceeded as success when one is set (a silent partial read).
-  });
+  }, map);
   for (;;) {
     if (ctx.signal?.aborted) {
       await pages.return(undefined).catch(() => undefined);
       throw incompleteError(new Error('aborted'), ctx, count);
     }
-    let step: IteratorResult<Page>;
+    let step: IteratorResult<Page<T>>;
     try {
       step = await pages.next();
     } catch (e) {

@@ -15,6 +15,7 @@ import { contactAttributes, resolveProfile, userAttributes, userMappedAttributes
 import { streamPages, type SearchContext } from './paged-search.ts';
 import { readExceptedGroups, readGroups } from './read-groups.ts';
 import { discoverNetbiosDomain, namingContextOf, readRootDse, type RootDse } from './naming.ts';
+import type { RawEntry } from './values.ts';
 
 export interface ReadProgress {
   phase: 'connect' | 'users' | 'groups' | 'contacts' | 'public_folders' | 'exceptions';
@@ -51,17 +52,17 @@ async function readUsers(r: Reader, filter: string, kind: UserKind, netbios: str
   const out: DirUser[] = [];
   const spec = { base: r.settings.baseDn, scope: 'sub' as const, filter, attributes: userAttributes(r.p), decodeOnly: userMappedAttributes(r.p),
     binaryAttrs: r.p.binaryAttrs, pageSize: r.settings.pageSize };
-  for await (const page of streamPages(r.client, spec, ctx)) {
-    for (let i = 0; i < page.length; i++) {
-      const e = page[i]!;
-      page[i] = undefined as never; // released once mapped
-      const u = mapUser(e, r.p, kind, netbios);
-      if (u === null) {
-        throw new RosterError('read_incomplete', `entry ${e.dn} has no anchor (${r.p.fields.anchor ?? 'anchor'}) while reading ${ctx.what} ` +
-          `from ${ctx.server}: is the attribute readable by the bind account?`);
-      }
-      out.push(u);
+  // Each entry is mapped as it arrives: a page holds DirUsers, never the raw entries.
+  const map = (e: RawEntry): DirUser => {
+    const u = mapUser(e, r.p, kind, netbios);
+    if (u === null) {
+      throw new RosterError('read_incomplete', `entry ${e.dn} has no anchor (${r.p.fields.anchor ?? 'anchor'}) while reading ${ctx.what} ` +
+        `from ${ctx.server}: is the attribute readable by the bind account?`);
     }
+    return u;
+  };
+  for await (const page of streamPages(r.client, spec, ctx, map)) {
+    for (let i = 0; i < page.length; i++) out.push(page[i]!);
   }
   return out;
 }
@@ -70,12 +71,13 @@ async function readContacts(r: Reader, filter: string): Promise<DirContact[]> {
   const ctx = r.ctx('contacts', 'contacts');
   const out: DirContact[] = [];
   const spec = { base: r.settings.baseDn, scope: 'sub' as const, filter, attributes: contactAttributes(r.p), binaryAttrs: r.p.binaryAttrs, pageSize: r.settings.pageSize };
-  for await (const page of streamPages(r.client, spec, ctx)) {
-    for (const e of page) {
-      const c = mapContact(e, r.p);
-      if (c === null) throw new RosterError('read_incomplete', `contact ${e.dn} has no anchor while reading contacts from ${ctx.server}`);
-      out.push(c);
-    }
+  const map = (e: RawEntry): DirContact => {
+    const c = mapContact(e, r.p);
+    if (c === null) throw new RosterError('read_incomplete', `contact ${e.dn} has no anchor while reading contacts from ${ctx.server}`);
+    return c;
+  };
+  for await (const page of streamPages(r.client, spec, ctx, map)) {
+    for (const c of page) out.push(c);
   }
   return out;
 }

@@ -61,3 +61,29 @@ test('R5 a failing search result throws instead of ending the read', async () =>
     await client.unbind().catch(() => undefined);
   }
 });
+
+test('R5 entries mapped as they arrive: pages hold the mapped values; a throw from the mapping fails the read with that error', async () => {
+  const client = new Client({ url: s.url, timeout: 10_000, connectTimeout: 5_000 });
+  try {
+    await client.bind(s.readerDn, s.readerPassword);
+    const search = { base: s.baseDn, scope: 'sub' as const, filter: compileFilter('(objectClass=inetOrgPerson)'), attributes: ['mail'], binaryAttrs: [], pageSize: 50 };
+    const dns: string[] = [];
+    for await (const page of pagedSearch(client, search, (e) => e.dn.toUpperCase())) dns.push(...page.entries);
+    assert.equal(new Set(dns).size, gen.manifest.users);
+    assert.ok(dns.every((d) => d === d.toUpperCase()));
+    const stop = new Error('entry 120 cannot be mapped');
+    let mapped = 0;
+    const read = async (): Promise<number> => {
+      let n = 0;
+      for await (const page of pagedSearch(client, search, (e) => {
+        if (++mapped === 120) throw stop;
+        return e;
+      })) n += page.entries.length;
+      return n;
+    };
+    await assert.rejects(read(), (e) => e === stop);
+    assert.equal(mapped, 120, 'no entry is mapped after the failure');
+  } finally {
+    await client.unbind().catch(() => undefined);
+  }
+});
