@@ -170,3 +170,17 @@ test('R63 fixing duplicates in the directory lifts those findings and consequenc
   assert.equal((await s.user('thief@example.test')).personalLists, true);
   assert.equal((await s.user('bob@example.test')).personalLists, false);
 });
+
+test('R63 R41 approving a held run refreshes the findings like a sync and prints the same warning line', async () => {
+  await s.json(['connections', 'edit', 'main', '--tenant', 'acme', '--hold-count', '0', '--hold-percent', '0', '--hold-absolute', '0']);
+  // The thief disabled (UAC 546): flagging one user now holds the run (R41), nothing applied.
+  await dc.ldapModify(ldifModify(`CN=Alias Thief,${staffOu()}`, [{ op: 'replace', attr: 'userAccountControl', values: ['546'] }]));
+  const held = await s.sync({ now: tick(), expectCode: 7 });
+  assert.equal(held.status, 'held');
+  assert.equal((await s.user('thief@example.test')).state, 'active', 'held: nothing applied');
+  const approved = await s.cli(['runs', 'approve', held.id, '--tenant', 'acme'], { now: tick() });
+  assert.equal(approved.code, 0, approved.stderr);
+  assert.match(approved.stdout, new RegExp(`^run ${held.id} approved: .*\\nwarning: 3 duplicate findings — roster duplicates list acme --connection main\\n$`));
+  assert.equal((await s.user('thief@example.test')).state, 'pending_deletion');
+  assert.ok((await list('--connection', 'main')).every((f: any) => f.runId === held.id), 'the approved run refreshed the findings');
+});

@@ -6,6 +6,7 @@ import { listRuns, showRun, type RunSummary } from '../../store/admin/runs.ts';
 import { adminCtx, withStore } from '../with-store.ts';
 import { approveHeldRun, rejectHeldRun } from '../../sync/review-run.ts';
 import { fields, table } from '../output.ts';
+import { duplicatesWarning } from './sync.ts';
 import { connectionOptions, intOption, resolveScope, resolveTenant, tenantOptions, type ConnectionOpts, type TenantOpts } from './admin-common.ts';
 
 /** "added 3, updated 1, flagged 2" — the non-zero headline counts. */
@@ -95,12 +96,16 @@ export function register(program: Command, ctx: CliContext): void {
       ? 'apply the plan of a held run, exactly and once (R41)'
       : 'discard the plan of a held run; nothing is applied (R41)';
     tenantOptions(cmd.command(`${verb} <id>`).description(what)).action(async (id: string, o: TenantOpts) => {
-      const r = await withStore(ctx, async (s) => {
+      const { r, warning } = await withStore(ctx, async (s) => {
         const tenant = await resolveTenant(s.db, o);
         const input = { tenantId: tenant.id, runId: id, ...adminCtx(ctx) };
-        return verb === 'approve' ? approveHeldRun(s.db, input) : rejectHeldRun(s.db, input);
+        if (verb === 'reject') return { r: await rejectHeldRun(s.db, input), warning: [] };
+        const r = await approveHeldRun(s.db, input);
+        // R63: an approved plan refreshed the connection's findings, as a sync does: the same warning line.
+        const conn = await s.db.selectFrom('connections').select('name').where('id', '=', r.connectionId).executeTakeFirst();
+        return { r, warning: conn !== undefined ? await duplicatesWarning(s.db, tenant.name, r.connectionId, conn.name) : [] };
       });
-      ctx.emit(r, `run ${r.id} ${r.status}: ${countsLine(r.counts)}`);
+      ctx.emit(r, [`run ${r.id} ${r.status}: ${countsLine(r.counts)}`, ...warning]);
     });
   }
 }

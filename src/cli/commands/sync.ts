@@ -15,6 +15,12 @@ import { createProgress } from '../progress.ts';
 import { fields } from '../output.ts';
 import { countDuplicates } from '../../store/duplicate-views.ts';
 
+/** R63: the connection's duplicate findings after an applied read, as one warning line pointing at the list (none: no line). */
+export async function duplicatesWarning(db: Parameters<typeof countDuplicates>[0], tenantName: string, connectionId: string, connectionName: string): Promise<string[]> {
+  const n = await countDuplicates(db, connectionId);
+  return n === 0 ? [] : [`warning: ${n} duplicate finding${n === 1 ? '' : 's'} — roster duplicates list ${tenantName} --connection ${connectionName}`];
+}
+
 /** The human summary of a run (R52 counts). */
 export function summarize(r: RunRecord, connection: string): string[] {
   const c = r.counts;
@@ -84,8 +90,7 @@ export function register(program: Command, ctx: CliContext): void {
         }
         progress.end();
         // R63: the duplicates this applied read left, as one warning line pointing at the list.
-        const dups = record.status === 'succeeded' ? await countDuplicates(s.db, c.id) : 0;
-        const warning = dups === 0 ? [] : [`warning: ${dups} duplicate finding${dups === 1 ? '' : 's'} — roster duplicates list ${t.name} --connection ${c.name}`];
+        const warning = record.status === 'succeeded' ? await duplicatesWarning(s.db, t.name, c.id, c.name) : [];
         ctx.emit(record, [...summarize(record, c.name), ...warning]);
         if (record.status === 'held') {
           // R41 alert: why it was held and the exact commands that settle it.
