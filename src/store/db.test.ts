@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { sql, type Kysely } from 'kysely';
 import { forEachDialect } from '../../test/helpers/dialects.ts';
 import { CONN, NOW, seedTenant, TENANT } from '../../test/fixtures/store-data.ts';
-import { openStore, dialectOf } from './db.ts';
+import { openStore, dialectOf, pgConnectTimeoutMs, PG_CONNECT_TIMEOUT_MS } from './db.ts';
 import type { Database } from './schema.ts';
 
 const TABLES = ['providers', 'tenants', 'domains', 'connections', 'users', 'addresses', 'groups', 'memberships', 'contacts',
@@ -39,6 +39,22 @@ test('an unreachable PostgreSQL store fails with connect_failed; an unopenable S
   const { freePort } = await import('../../test/helpers/ports.ts');
   const port = await freePort();
   await assert.rejects(openStore({ url: `postgres://nobody@127.0.0.1:${port}/none` }), { code: 'connect_failed' });
+  // A server that accepts and never answers: the connect gives up after connect_timeout (libpq's URL parameter).
+  const { createServer } = await import('node:net');
+  const silent = createServer(() => {});
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  try {
+    const t0 = performance.now();
+    const silentPort = (silent.address() as { port: number }).port;
+    await assert.rejects(openStore({ url: `postgres://nobody@127.0.0.1:${silentPort}/none?connect_timeout=1` }), { code: 'connect_failed' });
+    const ms = performance.now() - t0;
+    assert.ok(ms >= 900 && ms < 5000, `gave up after ${ms.toFixed(0)} ms`);
+  } finally {
+    silent.close();
+  }
+  assert.equal(pgConnectTimeoutMs('postgres://u@h/db'), PG_CONNECT_TIMEOUT_MS);
+  assert.equal(pgConnectTimeoutMs('postgres://u@h/db?connect_timeout=3'), 3000);
+  await assert.rejects(openStore({ url: 'postgres://u@127.0.0.1/db?connect_timeout=soon' }), { code: 'config' });
   const dir = mkdtempSync(join(tmpdir(), 'roster-bad-'));
   try {
     const notADir = join(dir, 'file');

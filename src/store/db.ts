@@ -63,10 +63,28 @@ function openSqlite(url: string): Kysely<Database> {
 
 const INT8_OID = 20;
 
+/** Connecting to PostgreSQL gives up after this long (a server that accepts and never answers, a black-holed route). */
+export const PG_CONNECT_TIMEOUT_MS = 10_000;
+
+/** libpq's `connect_timeout` (seconds) from the URL's query, else the default; pg itself reads it from no URL. */
+export function pgConnectTimeoutMs(url: string): number {
+  let raw: string | null = null;
+  try {
+    raw = new URL(url).searchParams.get('connect_timeout');
+  } catch {
+    return PG_CONNECT_TIMEOUT_MS;
+  }
+  if (raw === null) return PG_CONNECT_TIMEOUT_MS;
+  const s = Number(raw);
+  if (!Number.isInteger(s) || s < 1) throw new RosterError('config', `connect_timeout in the PostgreSQL URL must be a whole number of seconds ≥ 1, got "${raw}"`);
+  return s * 1000;
+}
+
 function openPostgres(url: string): Kysely<Database> {
   const pool = new pg.Pool({
     connectionString: url,
     max: 10,
+    connectionTimeoutMillis: pgConnectTimeoutMs(url),
     // Statements marked PREPARED_MARK (the lookups' hot reads) run as named statements: see pg-prepared.ts.
     Client: PreparingClient,
     // BIGINT and COUNT(*) come back as numbers, as on SQLite (values stay far below 2^53).
