@@ -70,3 +70,22 @@ test('R5 malformed entries throw BerEntryError, never a partial entry', () => {
   ];
   for (const [what, b] of cases) assert.throws(() => decode(b), BerEntryError, what);
 });
+
+test('shared attributes: every value decodes exactly as without sharing (repeats, hash collisions, non-ASCII, long, invalid UTF-8)', () => {
+  const plain = new EntryDecoder({ binaryAttrs: [] });
+  const sharing = new EntryDecoder({ binaryAttrs: [], shared: ['O', 'givenName'] });
+  const pick = ['Example Labs', 'Example Logistics', 'Zoë', 'x'.repeat(65), 'x'.repeat(64), '', 'a', 'b', 'ab', 'ba'];
+  let seed = 7;
+  const rand = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  for (let i = 0; i < 20_000; i++) {
+    // Many distinct short values: some land in the same slot of the table and replace each other.
+    const o = rand(3) === 0 ? pick[rand(pick.length)]! : `org ${rand(9000)}`;
+    const given: (string | Buffer)[] = [pick[rand(pick.length)]!, `n${rand(50)}`];
+    if (rand(50) === 0) given.push(Buffer.from([0xc3, 0x28]));
+    const b = entry(`cn=${i}`, [attr('o', [o]), attr('givenName', given), attr('sn', [`s${rand(20)}`])]);
+    assert.deepEqual(sharing.decode(b, 0, b.length), plain.decode(b, 0, b.length));
+  }
+});

@@ -37,7 +37,16 @@ export interface EntryDecodeOptions {
   binaryAttrs: readonly string[];
   /** When set, only these attributes (any case, no options) are decoded; others are skipped. */
   only?: readonly string[] | undefined;
+  /**
+   * Attributes (any case, no options) whose values repeat across entries: a short ASCII value equal
+   * to one decoded recently is the same string, not a new one (fewer strings made and collected).
+   */
+  shared?: readonly string[] | undefined;
 }
+
+/** Slots of the table of recent shared values (a power of two); values longer than SHARED_MAX are not shared. */
+const SHARED_SLOTS = 4096;
+const SHARED_MAX = 64;
 
 /**
  * A decoder for the entries of one search. It remembers how each returned attribute type is
@@ -47,6 +56,9 @@ export interface EntryDecodeOptions {
 export class EntryDecoder {
   readonly #binary: Set<string>;
   readonly #only: Set<string> | null;
+  readonly #shared: Set<string>;
+  /** Recent values of shared attributes by a hash of their bytes (direct-mapped: a collision replaces). */
+  readonly #recent: (string | undefined)[] = new Array<string | undefined>(SHARED_SLOTS).fill(undefined);
   readonly #types = new Map<string, AttrType>();
   /** The same types by a hash of their bytes: a known type costs no string at all. */
   readonly #byBytes = new Map<number, AttrType[]>();
@@ -60,6 +72,28 @@ export class EntryDecoder {
   constructor(o: EntryDecodeOptions) {
     this.#binary = new Set(o.binaryAttrs.map((a) => a.toLowerCase()));
     this.#only = o.only === undefined ? null : new Set(o.only.map((a) => a.toLowerCase()));
+    this.#shared = new Set((o.shared ?? []).map((a) => a.toLowerCase()));
+  }
+
+  /** text() for a value of a shared attribute: the same string for the same short ASCII bytes. */
+  #sharedText(buf: Buffer, s: number, e: number): RawValue {
+    if (e - s > SHARED_MAX) return text(buf, s, e, false);
+    let h = e - s;
+    for (let i = s; i < e; i++) {
+      const b = buf[i]!;
+      if (b >= 0x80) return text(buf, s, e, false);
+      h = (Math.imul(h, 31) + b) | 0;
+    }
+    const slot = (h ^ (h >>> 12)) & (SHARED_SLOTS - 1);
+    const known = this.#recent[slot];
+    if (known !== undefined && known.length === e - s) {
+      let i = 0;
+      while (i < known.length && known.charCodeAt(i) === buf[s + i]) i++;
+      if (i === known.length) return known;
+    }
+    const v = latin1(buf, s, e);
+    this.#recent[slot] = v;
+    return v;
   }
 
   /** The attribute type at `buf[s, e)`, the `index`-th attribute of its entry. */
@@ -94,7 +128,7 @@ export class EntryDecoder {
     const base = semi < 0 ? key : key.slice(0, semi);
     const mode: Mode = this.#only !== null && !this.#only.has(base) ? SKIP
       : this.#binary.has(base) || /;binary(?:;|$)/.test(key) ? BYTES : TEXT;
-    t = { key, mode, raw: Buffer.from(raw, 'latin1') };
+    t = { key, mode, shared: mode === TEXT && this.#shared.has(base), raw: Buffer.from(raw, 'latin1') };
     // A server cannot grow this without bound: past a few hundred distinct types, stop remembering.
     if (this.#types.size < 512) this.#types.set(raw, t);
     return t;
@@ -127,7 +161,7 @@ export class EntryDecoder {
       if (buf[o] !== 0x04) throw new BerEntryError(`malformed search entry ${dn}: expected an attribute type (0x04), got 0x${hex(buf[o])}`);
       len = readLength(buf, o + 1, attrEnd);
       o = lengthEnd;
-      const { key, mode } = this.#typeAt(buf, o, o + len, index);
+      const { key, mode, shared } = this.#typeAt(buf, o, o + len, index);
       o += len;
       if (mode === SKIP) {
         o = attrEnd;
@@ -144,7 +178,7 @@ export class EntryDecoder {
         len = readLength(buf, o + 1, setEnd);
         o = lengthEnd;
         // Bytes are copied: a view would keep the whole socket chunk alive.
-        const v = mode === BYTES ? new Uint8Array(buf.subarray(o, o + len)) : text(buf, o, o + len, false);
+        const v = mode === BYTES ? new Uint8Array(buf.subarray(o, o + len)) : shared ? this.#sharedText(buf, o, o + len) : text(buf, o, o + len, false);
         o += len;
         // `[v]` holds exactly one value: most attributes have one, and `[]` + push would reserve 16.
         if (values === undefined) attrs.set(key, (values = [v]));
@@ -161,6 +195,8 @@ interface AttrType {
   /** Lower case, options included: the RawEntry key. */
   key: string;
   mode: Mode;
+  /** Equal short values share one string (EntryDecodeOptions.shared). */
+  shared: boolean;
   /** The type's bytes as the server sent them. */
   raw: Uint8Array;
 }

@@ -20,6 +20,8 @@ export interface SearchSpec {
   binaryAttrs: string[];
   /** When set, only these of the returned attributes are decoded (the mapping reads no others). */
   decodeOnly?: readonly string[] | undefined;
+  /** Attributes whose values repeat across entries (given names, companies): equal values share one string. */
+  shareValues?: readonly string[] | undefined;
   pageSize: number;
 }
 
@@ -76,6 +78,7 @@ export async function* streamPages<T = RawEntry>(client: Client, spec: SearchSpe
     attributes: spec.attributes,
     binaryAttrs: spec.binaryAttrs,
     decodeOnly: spec.decodeOnly,
+    shareValues: spec.shareValues,
     pageSize: spec.pageSize,
     // No sizeLimit: ldapts treats sizeLimitExceeded as success when one is set (a silent partial read).
   }, map);

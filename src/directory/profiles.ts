@@ -170,6 +170,16 @@ export function userMappedAttributes(p: ResolvedProfile): string[] {
 }
 
 /**
+ * The attributes of the user fields whose values repeat across many users (given names, surnames,
+ * companies, departments): the decoder hands out one string per distinct value (map-entry.ts
+ * shares these fields' values as well).
+ */
+export function userSharedAttributes(p: ResolvedProfile): string[] {
+  const fields: MappedField[] = ['givenName', 'surname', 'company', 'department'];
+  return uniq(fields.flatMap((f) => withFallbacks(p, f)));
+}
+
+/**
  * Attributes to request for user and public-folder entries (operational ones named: R1): the
  * mapped ones and objectClass, which the mapping does not read (the reader does not decode it).
  */

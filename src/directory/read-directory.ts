@@ -11,7 +11,7 @@ import type { DirContact, DirectorySnapshot, DirUser, UserKind } from '../core/m
 import { RosterError } from '../core/errors.ts';
 import { connectDirectory, type ConnectOptions } from './connect.ts';
 import { mapContact, mapUser } from './map-entry.ts';
-import { contactAttributes, resolveProfile, userAttributes, userMappedAttributes, type ResolvedProfile } from './profiles.ts';
+import { contactAttributes, resolveProfile, userAttributes, userMappedAttributes, userSharedAttributes, type ResolvedProfile } from './profiles.ts';
 import { streamPages, type SearchContext } from './paged-search.ts';
 import { readExceptedGroups, readGroups } from './read-groups.ts';
 import { discoverNetbiosDomain, namingContextOf, readRootDse, type RootDse } from './naming.ts';
@@ -51,6 +51,7 @@ async function readUsers(r: Reader, filter: string, kind: UserKind, netbios: str
   const ctx = r.ctx(phase === 'users' ? 'users' : 'public folders', phase);
   const out: DirUser[] = [];
   const spec = { base: r.settings.baseDn, scope: 'sub' as const, filter, attributes: userAttributes(r.p), decodeOnly: userMappedAttributes(r.p),
+    shareValues: userSharedAttributes(r.p),
     binaryAttrs: r.p.binaryAttrs, pageSize: r.settings.pageSize };
   // Each entry is mapped as it arrives: a page holds DirUsers, never the raw entries.
   const map = (e: RawEntry): DirUser => {

@@ -47,6 +47,8 @@ export interface PageRequest {
   binaryAttrs: readonly string[];
   /** When set, only these attributes are decoded; the others requested are skipped (any case). */
   decodeOnly?: readonly string[] | undefined;
+  /** Attributes (any case) whose short values repeat across entries: equal values share one string. */
+  shareValues?: readonly string[] | undefined;
   pageSize: number;
 }
 
@@ -76,7 +78,7 @@ export async function* pagedSearch<T = RawEntry>(client: Client, req: PageReques
   const internals = client as unknown as ClientInternals;
   await internals._ensureConnected();
   const tap = entryTap(client);
-  const decoder = new EntryDecoder({ binaryAttrs: req.binaryAttrs, only: req.decodeOnly });
+  const decoder = new EntryDecoder({ binaryAttrs: req.binaryAttrs, only: req.decodeOnly, shared: req.shareValues });
   const send = (cookie: Buffer | undefined): InFlight<T> => {
     const control = new PagedResultsControl({ value: cookie ? { size: req.pageSize, cookie } : { size: req.pageSize } });
     const messageId = internals._nextMessageId();
