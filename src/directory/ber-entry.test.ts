@@ -89,3 +89,22 @@ test('shared attributes: every value decodes exactly as without sharing (repeats
     assert.deepEqual(sharing.decode(b, 0, b.length), plain.decode(b, 0, b.length));
   }
 });
+
+test('decodeView answers every key exactly as decode() does, also past the slot bound and for keys spelled in another case', () => {
+  const decoder = new EntryDecoder({ binaryAttrs: ['objectGUID'] });
+  const reference = new EntryDecoder({ binaryAttrs: ['objectGUID'] });
+  const check = (b: Buffer, keys: string[]): void => {
+    const want = reference.decode(b, 0, b.length);
+    const got = decoder.decodeView(b, 0, b.length);
+    assert.equal(got.dn, want.dn);
+    for (const k of [...keys, ...want.attrs.keys()]) assert.deepEqual(got.attrs.get(k), want.attrs.get(k), k);
+  };
+  const guid = Buffer.from('AAAABBBBCCCCDDDD');
+  check(entry('cn=a', [attr('objectGUID', [guid]), attr('Mail', ['a@x.test']), attr('mail', ['b@x.test']), attr('member;range=1500-*', [])]),
+    ['mail', 'objectguid', 'member;range=1500-*', 'cn', 'MAIL']);
+  // Other entries: attributes absent, reordered, new ones; 300 distinct names overflow the slots.
+  check(entry('cn=b', [attr('cn', ['b']), attr('MAIL', ['c@x.test'])]), ['mail', 'objectguid', 'cn']);
+  const many = Array.from({ length: 300 }, (_, i) => attr(`x-attr-${i}`, [`v${i}`, `w${i}`]));
+  check(entry('cn=c', [...many, attr('mail', ['d@x.test'])]), ['x-attr-0', 'x-attr-299', 'mail', 'cn']);
+  check(entry('cn=d', [attr('x-attr-299', ['again']), attr('x-attr-5', [])]), ['x-attr-299', 'x-attr-5', 'x-attr-6', 'mail']);
+});

@@ -9,7 +9,7 @@
  * as UTF-8 leniently, as ldapts did. Attributes the caller does not want are skipped undecoded.
  * Malformed BER throws BerEntryError: the caller fails the read (R5), never skips the entry.
  */
-import type { RawEntry, RawValue } from './values.ts';
+import type { EntryView, RawEntry, RawValue } from './values.ts';
 
 export class BerEntryError extends Error {
   override name = 'BerEntryError';
@@ -60,6 +60,8 @@ export class EntryDecoder {
   /** Recent values of shared attributes by a hash of their bytes (direct-mapped: a collision replaces). */
   readonly #recent: (string | undefined)[] = new Array<string | undefined>(SHARED_SLOTS).fill(undefined);
   readonly #types = new Map<string, AttrType>();
+  /** Attribute key → its slot in a decodeView entry (bounded; keys past the bound go to a Map). */
+  readonly #slotOf = new Map<string, number>();
   /** The same types by a hash of their bytes: a known type costs no string at all. */
   readonly #byBytes = new Map<number, AttrType[]>();
   /**
@@ -128,7 +130,9 @@ export class EntryDecoder {
     const base = semi < 0 ? key : key.slice(0, semi);
     const mode: Mode = this.#only !== null && !this.#only.has(base) ? SKIP
       : this.#binary.has(base) || /;binary(?:;|$)/.test(key) ? BYTES : TEXT;
-    t = { key, mode, shared: mode === TEXT && this.#shared.has(base), raw: Buffer.from(raw, 'latin1') };
+    let slot = mode === SKIP ? -1 : (this.#slotOf.get(key) ?? -1);
+    if (slot < 0 && mode !== SKIP && this.#slotOf.size < MAX_SLOTS) this.#slotOf.set(key, (slot = this.#slotOf.size));
+    t = { key, mode, shared: mode === TEXT && this.#shared.has(base), slot, raw: Buffer.from(raw, 'latin1') };
     // A server cannot grow this without bound: past a few hundred distinct types, stop remembering.
     if (this.#types.size < 512) this.#types.set(raw, t);
     return t;
@@ -139,6 +143,19 @@ export class EntryDecoder {
    * the attribute list (the bytes after the [APPLICATION 4] tag and length).
    */
   decode(buf: Buffer, start: number, end: number): RawEntry {
+    return this.#decode(buf, start, end, false) as RawEntry;
+  }
+
+  /**
+   * decode() for an entry that is used at once and dropped (mapped as it arrives): the same values,
+   * held by slot instead of in a Map of its own (the Map's growth was most of what decoding
+   * allocated). Only `get` is offered; `attrs.get(key)` answers exactly as decode()'s Map would.
+   */
+  decodeView(buf: Buffer, start: number, end: number): EntryView {
+    return this.#decode(buf, start, end, true);
+  }
+
+  #decode(buf: Buffer, start: number, end: number, slotted: boolean): RawEntry | EntryView {
     let o = start;
     // objectName LDAPDN
     if (buf[o] !== 0x04) throw new BerEntryError(`malformed search entry: expected the DN (0x04), got 0x${hex(buf[o])}`);
@@ -152,7 +169,9 @@ export class EntryDecoder {
     o = lengthEnd;
     const listEnd = o + len;
     if (listEnd !== end) throw new BerEntryError(`malformed search entry ${dn}: the attribute list does not end with the entry`);
-    const attrs = new Map<string, RawValue[]>();
+    // Slotted: values by AttrType.slot, a Map only for types without a slot (past MAX_SLOTS keys).
+    const slots: (RawValue[] | undefined)[] | null = slotted ? new Array<RawValue[] | undefined>(this.#slotOf.size) : null;
+    let attrs: Map<string, RawValue[]> | null = slotted ? null : new Map<string, RawValue[]>();
     for (let index = 0; o < listEnd; index++) {
       if (buf[o] !== 0x30) throw new BerEntryError(`malformed search entry ${dn}: expected an attribute (0x30), got 0x${hex(buf[o])}`);
       len = readLength(buf, o + 1, listEnd);
@@ -161,7 +180,8 @@ export class EntryDecoder {
       if (buf[o] !== 0x04) throw new BerEntryError(`malformed search entry ${dn}: expected an attribute type (0x04), got 0x${hex(buf[o])}`);
       len = readLength(buf, o + 1, attrEnd);
       o = lengthEnd;
-      const { key, mode, shared } = this.#typeAt(buf, o, o + len, index);
+      const { key, mode, shared, slot } = this.#typeAt(buf, o, o + len, index);
+      const bySlot = slots !== null && slot >= 0;
       o += len;
       if (mode === SKIP) {
         o = attrEnd;
@@ -172,7 +192,7 @@ export class EntryDecoder {
       o = lengthEnd;
       const setEnd = o + len;
       if (setEnd !== attrEnd) throw new BerEntryError(`malformed search entry ${dn}: the values of ${key} do not end with the attribute`);
-      let values = attrs.get(key);
+      let values = bySlot ? slots[slot] : (attrs ??= new Map<string, RawValue[]>()).get(key);
       while (o < setEnd) {
         if (buf[o] !== 0x04) throw new BerEntryError(`malformed search entry ${dn}: expected a value of ${key} (0x04), got 0x${hex(buf[o])}`);
         len = readLength(buf, o + 1, setEnd);
@@ -181,13 +201,41 @@ export class EntryDecoder {
         const v = mode === BYTES ? new Uint8Array(buf.subarray(o, o + len)) : shared ? this.#sharedText(buf, o, o + len) : text(buf, o, o + len, false);
         o += len;
         // `[v]` holds exactly one value: most attributes have one, and `[]` + push would reserve 16.
-        if (values === undefined) attrs.set(key, (values = [v]));
-        else values.push(v);
+        if (values === undefined) {
+          values = [v];
+          if (bySlot) slots[slot] = values;
+          else attrs!.set(key, values);
+        } else values.push(v);
       }
       // Empty lists are kept: an empty final range window (`member;range=1500-*`) is an answer.
-      if (values === undefined) attrs.set(key, []);
+      if (values === undefined) {
+        if (bySlot) slots[slot] = [];
+        else attrs!.set(key, []);
+      }
     }
-    return { dn, attrs };
+    if (slots === null) return { dn, attrs: attrs! };
+    return { dn, attrs: new SlotAttrs(this.#slotOf, slots, attrs) };
+  }
+}
+
+/** Past this many distinct decoded attribute keys, further keys are held in a Map per entry. */
+const MAX_SLOTS = 256;
+
+/** The values of a decodeView entry by key: its slot's, or the overflow Map's. */
+class SlotAttrs {
+  readonly #slotOf: ReadonlyMap<string, number>;
+  readonly #slots: (RawValue[] | undefined)[];
+  readonly #overflow: ReadonlyMap<string, RawValue[]> | null;
+
+  constructor(slotOf: ReadonlyMap<string, number>, slots: (RawValue[] | undefined)[], overflow: ReadonlyMap<string, RawValue[]> | null) {
+    this.#slotOf = slotOf;
+    this.#slots = slots;
+    this.#overflow = overflow;
+  }
+
+  get(key: string): RawValue[] | undefined {
+    const i = this.#slotOf.get(key);
+    return i === undefined ? this.#overflow?.get(key) : this.#slots[i];
   }
 }
 
@@ -197,6 +245,8 @@ interface AttrType {
   mode: Mode;
   /** Equal short values share one string (EntryDecodeOptions.shared). */
   shared: boolean;
+  /** Where decodeView holds its values; -1: skipped, or in the overflow Map. */
+  slot: number;
   /** The type's bytes as the server sent them. */
   raw: Uint8Array;
 }

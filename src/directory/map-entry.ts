@@ -13,7 +13,7 @@ import type { Address, DirContact, DirGroup, DirUser, EntryIssue, UserKind } fro
 import type { MappedField } from '../core/connection.ts';
 import { normalizeAddress, parseProxyAddresses } from '../core/address.ts';
 import type { ResolvedProfile } from './profiles.ts';
-import { EMPTY_STRINGS, firstValue, guidToString, readBytes, stringsOf, truncateIssueValue, type RawEntry } from './values.ts';
+import { EMPTY_STRINGS, firstValue, guidToString, readBytes, stringsOf, truncateIssueValue, type EntryView } from './values.ts';
 
 /** The permanent administrative lock of ppolicy (R1); a dated lock is a temporary lockout. */
 const PERMANENT_LOCK = '000001010000Z';
@@ -86,7 +86,7 @@ function shared(v: string | null): string | null {
 }
 
 /** First non-blank value among the field's attribute and its fallbacks. */
-function firstOf(e: RawEntry, c: Compiled, field: MappedField, issues: EntryIssue[]): string | null {
+function firstOf(e: EntryView, c: Compiled, field: MappedField, issues: EntryIssue[]): string | null {
   for (const a of c.fields[field]) {
     const v = firstValue(e, a.key, a.name, issues);
     if (v !== null) return v;
@@ -95,7 +95,7 @@ function firstOf(e: RawEntry, c: Compiled, field: MappedField, issues: EntryIssu
 }
 
 /** The entry's anchor, lower case, or null when it has none (R1: objectGUID as a GUID string). */
-export function readAnchor(e: RawEntry, p: ResolvedProfile): string | null {
+export function readAnchor(e: EntryView, p: ResolvedProfile): string | null {
   const c = compile(p);
   const attrs = c.fields.anchor;
   for (let i = 0; i < attrs.length; i++) {
@@ -133,7 +133,7 @@ interface Addresses {
 }
 
 /** R1/R4: primary and aliases of a user-like entry. */
-export function readAddresses(e: RawEntry, p: ResolvedProfile, issues: EntryIssue[]): Addresses {
+export function readAddresses(e: EntryView, p: ResolvedProfile, issues: EntryIssue[]): Addresses {
   const c = compile(p);
   const primaryRaw = c.primary === null ? EMPTY_STRINGS : stringsOf(e, c.primary.key, c.primary.name, issues);
   const primaryValues = addressesOf(primaryRaw, issues);
@@ -168,7 +168,7 @@ export function readAddresses(e: RawEntry, p: ResolvedProfile, issues: EntryIssu
   return { primary, aliases: set.size === 0 ? EMPTY : [...set].sort(byCodeUnits), hadValues };
 }
 
-function isDisabled(e: RawEntry, p: ResolvedProfile): boolean {
+function isDisabled(e: EntryView, p: ResolvedProfile): boolean {
   if (p.disabled === 'ad-user-account-control') {
     const uac = Number.parseInt(firstValue(e, 'useraccountcontrol', 'userAccountControl', []) ?? '0', 10);
     return Number.isFinite(uac) && (uac & 2) === 2;
@@ -184,7 +184,7 @@ function isDisabled(e: RawEntry, p: ResolvedProfile): boolean {
  * primaryInvalid is true only when primary is null and the entry had address values.
  * The aliases and issues arrays may be a shared frozen empty array: never modify them.
  */
-export function mapUser(e: RawEntry, p: ResolvedProfile, kind: UserKind, netbiosDomain: string | null): DirUser | null {
+export function mapUser(e: EntryView, p: ResolvedProfile, kind: UserKind, netbiosDomain: string | null): DirUser | null {
   const anchor = readAnchor(e, p);
   if (anchor === null) return null;
   const c = compile(p);
@@ -227,7 +227,7 @@ function stripUid(v: string): string {
  * `dnPool` (DN → the same DN as already held, e.g. by a DirUser) lets a member DN share that
  * string instead of holding a copy: 100,000 users are about as many member values.
  */
-export function mapGroup(e: RawEntry, p: ResolvedProfile, dnPool?: ReadonlyMap<string, string>): DirGroup | null {
+export function mapGroup(e: EntryView, p: ResolvedProfile, dnPool?: ReadonlyMap<string, string>): DirGroup | null {
   const anchor = readAnchor(e, p);
   if (anchor === null) return null;
   const c = compile(p);
@@ -251,7 +251,7 @@ export function mapGroup(e: RawEntry, p: ResolvedProfile, dnPool?: ReadonlyMap<s
 }
 
 /** Maps a contact entry: every valid address it shows (R60), sorted. Null when it has no anchor. */
-export function mapContact(e: RawEntry, p: ResolvedProfile): DirContact | null {
+export function mapContact(e: EntryView, p: ResolvedProfile): DirContact | null {
   const anchor = readAnchor(e, p);
   if (anchor === null) return null;
   const c = compile(p);

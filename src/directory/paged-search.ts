@@ -8,7 +8,7 @@ import type { Client } from 'ldapts';
 import { RosterError } from '../core/errors.ts';
 import { describeLdapError } from './ldap-errors.ts';
 import { compileFilter } from './filter-compile.ts';
-import { toRawEntry, type RawEntry } from './values.ts';
+import { toRawEntry, type EntryView, type RawEntry } from './values.ts';
 import { pagedSearch, type Page } from './safe-paging.ts';
 
 export interface SearchSpec {
@@ -69,7 +69,7 @@ export function incompleteError(e: unknown, ctx: SearchContext, entries: number)
  * fails the read with that error (a RosterError as is, anything else as read_incomplete).
  */
 export async function* streamPages<T = RawEntry>(client: Client, spec: SearchSpec, ctx: SearchContext,
-  map?: (e: RawEntry) => T): AsyncGenerator<T[]> {
+  map?: (e: EntryView) => T): AsyncGenerator<T[]> {
   let count = 0;
   const pages = pagedSearch(client, {
     base: spec.base,

@@ -15,7 +15,7 @@ import { contactAttributes, resolveProfile, userAttributes, userMappedAttributes
 import { streamPages, type SearchContext } from './paged-search.ts';
 import { readExceptedGroups, readGroups } from './read-groups.ts';
 import { discoverNetbiosDomain, namingContextOf, readRootDse, type RootDse } from './naming.ts';
-import type { RawEntry } from './values.ts';
+import type { EntryView } from './values.ts';
 
 export interface ReadProgress {
   phase: 'connect' | 'users' | 'groups' | 'contacts' | 'public_folders' | 'exceptions';
@@ -54,7 +54,7 @@ async function readUsers(r: Reader, filter: string, kind: UserKind, netbios: str
     shareValues: userSharedAttributes(r.p),
     binaryAttrs: r.p.binaryAttrs, pageSize: r.settings.pageSize };
   // Each entry is mapped as it arrives: a page holds DirUsers, never the raw entries.
-  const map = (e: RawEntry): DirUser => {
+  const map = (e: EntryView): DirUser => {
     const u = mapUser(e, r.p, kind, netbios);
     if (u === null) {
       throw new RosterError('read_incomplete', `entry ${e.dn} has no anchor (${r.p.fields.anchor ?? 'anchor'}) while reading ${ctx.what} ` +
@@ -72,7 +72,7 @@ async function readContacts(r: Reader, filter: string): Promise<DirContact[]> {
   const ctx = r.ctx('contacts', 'contacts');
   const out: DirContact[] = [];
   const spec = { base: r.settings.baseDn, scope: 'sub' as const, filter, attributes: contactAttributes(r.p), binaryAttrs: r.p.binaryAttrs, pageSize: r.settings.pageSize };
-  const map = (e: RawEntry): DirContact => {
+  const map = (e: EntryView): DirContact => {
     const c = mapContact(e, r.p);
     if (c === null) throw new RosterError('read_incomplete', `contact ${e.dn} has no anchor while reading contacts from ${ctx.server}`);
     return c;

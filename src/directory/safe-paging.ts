@@ -19,7 +19,7 @@ import { Client, MessageResponseStatus, PagedResultsControl, SearchRequest, Stat
 import type { Control, Filter } from 'ldapts';
 import { EntryDecoder } from './ber-entry.ts';
 import { entryTap, hasTapInternals } from './entry-tap.ts';
-import type { RawEntry } from './values.ts';
+import type { EntryView, RawEntry } from './values.ts';
 
 interface RawSearchResponse {
   status: number;
@@ -69,11 +69,12 @@ interface InFlight<T> {
  * still in flight when the caller stops early is left to fail with the connection.
  *
  * `map`, when given, turns each entry into what the page holds as soon as the entry is decoded,
- * so that its RawEntry is garbage at once instead of living with the page (100,000 users: less
- * memory and less for the collector to copy). A throw from `map` fails the search with that very
- * error (R5: the read never goes on without the entry).
+ * so that the entry is garbage at once instead of living with the page (100,000 users: less
+ * memory and less for the collector to copy); it gets the decoder's lighter EntryView, valid for
+ * the call. A throw from `map` fails the search with that very error (R5: the read never goes on
+ * without the entry).
  */
-export async function* pagedSearch<T = RawEntry>(client: Client, req: PageRequest, map?: (e: RawEntry) => T): AsyncGenerator<Page<T>> {
+export async function* pagedSearch<T = RawEntry>(client: Client, req: PageRequest, map?: (e: EntryView) => T): AsyncGenerator<Page<T>> {
   if (!hasPagingInternals(client)) throw new Error('ldapts internals for paging are missing (ldapts version changed?)');
   const internals = client as unknown as ClientInternals;
   await internals._ensureConnected();
@@ -99,8 +100,7 @@ export async function* pagedSearch<T = RawEntry>(client: Client, req: PageReques
     tap.listen(messageId, (buf, start, end) => {
       if (failed) return;
       try {
-        const e = decoder.decode(buf, start, end);
-        entries.push(map === undefined ? (e as T) : map(e));
+        entries.push(map === undefined ? (decoder.decode(buf, start, end) as T) : map(decoder.decodeView(buf, start, end)));
       } catch (e) {
         failed = true; // the request fails with this error; later entries of it are dropped
         tap.fail(messageId, e as Error);

@@ -13,6 +13,16 @@ export interface RawEntry {
   attrs: Map<string, RawValue[]>;
 }
 
+/**
+ * What the mapping reads of an entry: its DN and the values of an attribute by its lower-case key
+ * (undefined when absent). A RawEntry is one; the decoder's lighter form for entries mapped as they
+ * arrive (EntryDecoder.decodeView) is another.
+ */
+export interface EntryView {
+  dn: string;
+  attrs: { get(key: string): RawValue[] | undefined };
+}
+
 /** R44: values larger than this are dropped with issue `value_too_large`. */
 export const MAX_VALUE_BYTES = 64 * 1024;
 /** EntryIssue.value is truncated to this many characters. */
@@ -54,7 +64,7 @@ function hexPrefix(b: Uint8Array): string {
  * with issue `invalid_utf8` (value: hex of its first bytes); a value over MAX_VALUE_BYTES is
  * dropped with `value_too_large` (value: its first characters). Never throws.
  */
-export function readStrings(e: RawEntry, attr: string, issues: EntryIssue[]): string[] {
+export function readStrings(e: EntryView, attr: string, issues: EntryIssue[]): string[] {
   const raw = e.attrs.get(attr.toLowerCase());
   if (!raw) return [];
   const out: string[] = [];
@@ -95,7 +105,7 @@ const SHORT = Math.floor(MAX_VALUE_BYTES / 3);
  * the entry's own list is returned without a copy — callers must not modify it; otherwise the
  * result and the issues are exactly readStrings'.
  */
-export function stringsOf(e: RawEntry, key: string, attr: string, issues: EntryIssue[]): readonly string[] {
+export function stringsOf(e: EntryView, key: string, attr: string, issues: EntryIssue[]): readonly string[] {
   const raw = e.attrs.get(key);
   if (raw === undefined) return EMPTY_STRINGS;
   for (let i = 0; i < raw.length; i++) {
@@ -114,21 +124,21 @@ export function isBlank(v: string): boolean {
 }
 
 /** readFirst for the hot path (see stringsOf): the first non-blank value, or null. */
-export function firstValue(e: RawEntry, key: string, attr: string, issues: EntryIssue[]): string | null {
+export function firstValue(e: EntryView, key: string, attr: string, issues: EntryIssue[]): string | null {
   const values = stringsOf(e, key, attr, issues);
   for (let i = 0; i < values.length; i++) if (!isBlank(values[i]!)) return values[i]!;
   return null;
 }
 
 /** The first value of `attr` that is not blank, or null (empty directory values are null). */
-export function readFirst(e: RawEntry, attr: string | null, issues: EntryIssue[]): string | null {
+export function readFirst(e: EntryView, attr: string | null, issues: EntryIssue[]): string | null {
   if (attr === null) return null;
   for (const v of readStrings(e, attr, issues)) if (v.trim() !== '') return v;
   return null;
 }
 
 /** The raw bytes of the first value of `attr` (binary attributes such as objectGUID), or null. */
-export function readBytes(e: RawEntry, attr: string): Uint8Array | null {
+export function readBytes(e: EntryView, attr: string): Uint8Array | null {
   const v = e.attrs.get(attr.toLowerCase())?.[0];
   if (v === undefined) return null;
   return typeof v === 'string' ? encoder.encode(v) : v;
