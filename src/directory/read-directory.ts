@@ -47,9 +47,13 @@ interface Reader {
   ctx: (what: string, phase: ReadProgress['phase']) => SearchContext;
 }
 
-async function readUsers(r: Reader, filter: string, kind: UserKind, netbios: string | null, phase: ReadProgress['phase']): Promise<DirUser[]> {
+/**
+ * Reads users (or public folders) into `out`; each DN also goes into `dnPool` as it is mapped
+ * (while the string is fresh in the cache), for the group members to share (mapGroup).
+ */
+async function readUsers(r: Reader, filter: string, kind: UserKind, netbios: string | null, phase: ReadProgress['phase'],
+  out: DirUser[], dnPool: Map<string, string>): Promise<void> {
   const ctx = r.ctx(phase === 'users' ? 'users' : 'public folders', phase);
-  const out: DirUser[] = [];
   const spec = { base: r.settings.baseDn, scope: 'sub' as const, filter, attributes: userAttributes(r.p), decodeOnly: userMappedAttributes(r.p),
     shareValues: userSharedAttributes(r.p),
     binaryAttrs: r.p.binaryAttrs, pageSize: r.settings.pageSize };
@@ -60,12 +64,12 @@ async function readUsers(r: Reader, filter: string, kind: UserKind, netbios: str
       throw new RosterError('read_incomplete', `entry ${e.dn} has no anchor (${r.p.fields.anchor ?? 'anchor'}) while reading ${ctx.what} ` +
         `from ${ctx.server}: is the attribute readable by the bind account?`);
     }
+    dnPool.set(u.dn, u.dn);
     return u;
   };
   for await (const page of streamPages(r.client, spec, ctx, map)) {
     for (let i = 0; i < page.length; i++) out.push(page[i]!);
   }
-  return out;
 }
 
 async function readContacts(r: Reader, filter: string): Promise<DirContact[]> {
@@ -121,15 +125,15 @@ export async function readDirectory(settings: ConnectionSettings, bindPassword: 
       netbios = await discoverNetbiosDomain(conn.client, await rootDse(), settings.baseDn, r.ctx('the NetBIOS domain name', 'connect'));
     }
     onProgress?.({ phase: 'users', entries: 0 });
-    const users = await readUsers(r, p.userFilter, 'user', netbios, 'users');
-    if (settings.options.syncPublicFolders && p.publicFolderFilter !== null) {
-      onProgress?.({ phase: 'public_folders', entries: 0 });
-      users.push(...(await readUsers(r, p.publicFolderFilter, 'public_folder', netbios, 'public_folders')));
-    }
-    onProgress?.({ phase: 'groups', entries: 0 });
+    const users: DirUser[] = [];
     // Member values mostly repeat users' DNs: they share the users' strings (dropped after the groups).
     let dnPool: Map<string, string> | undefined = new Map();
-    for (const u of users) dnPool.set(u.dn, u.dn);
+    await readUsers(r, p.userFilter, 'user', netbios, 'users', users, dnPool);
+    if (settings.options.syncPublicFolders && p.publicFolderFilter !== null) {
+      onProgress?.({ phase: 'public_folders', entries: 0 });
+      await readUsers(r, p.publicFolderFilter, 'public_folder', netbios, 'public_folders', users, dnPool);
+    }
+    onProgress?.({ phase: 'groups', entries: 0 });
     const groups = await readGroups(conn.client, p, { base: settings.baseDn, filter: p.groupFilter, pageSize: settings.pageSize,
       rangeStep: opts.rangeStep, dnPool }, r.ctx('groups', 'groups'));
     dnPool = undefined;
