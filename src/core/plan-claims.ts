@@ -20,8 +20,8 @@ import type { Address } from './model.ts';
 import { type Candidate, type IssueList, cmp } from './plan-context.ts';
 
 export interface ClaimContext {
-  /** Id of the store user that holds an address (primary or alias), if any. */
-  ownerOf: (address: Address) => string | undefined;
+  /** Id slot (UserIndex.slot) of the store user that holds an address (primary or alias), or -1. */
+  ownerOf: (address: Address) => number;
   /** Addresses that users may not take: foreign objects and groups of this connection kept by the read. */
   blocked: ReadonlySet<Address>;
   /**
@@ -63,42 +63,57 @@ function sortedSubset(sub: readonly Address[], sup: readonly Address[]): boolean
   return true;
 }
 
+/** True when every address of `list` is held by the user of id slot `slot`. */
+function ownsAll(list: readonly Address[], slot: number, ctx: ClaimContext): boolean {
+  for (const a of list) if (ctx.ownerOf(a) !== slot) return false;
+  return true;
+}
+
+/** True when `c` won every alias it claims. */
+function wonAll(c: Candidate, winnerOf: ReadonlyMap<Address, Candidate | null>): boolean {
+  for (const a of c.aliasClaims) if (winnerOf.get(a) !== c) return false;
+  return true;
+}
+
 /** Whether a candidate claims `address` (its primary claim or one of its alias claims). */
 function claims(c: Candidate, address: Address): boolean {
   return c.primaryClaim === address || c.aliasClaims.includes(address);
 }
 
+/** Adds `c` to the claimants of `a`: bare while it is the only one, a list from the second on. */
+function claim(claimants: Map<Address, Candidate | Candidate[] | null>, a: Address, c: Candidate): void {
+  const prev = claimants.get(a);
+  if (prev === undefined) claimants.set(a, c);
+  else if (Array.isArray(prev)) prev.push(c);
+  else claimants.set(a, [prev as Candidate, c]);
+}
+
 /**
  * One round over the moving candidates. Most addresses have one claimant: it is stored bare, and
- * only a second claimant turns the entry into a list. `stableHolder` finds the stable candidate
- * of a user, if any.
+ * only a second claimant turns the entry into a list. The same map then holds each address's
+ * winner (a bare claimant that wins stays as it is): a first run claims ~100,000 addresses, and a
+ * second map of them cost as much as the first. `stableHolder` finds the stable candidate of a
+ * user (by id slot), if any.
  */
 function round(
   active: readonly Candidate[],
   ctx: ClaimContext,
-  stableHolder: (userId: string) => Candidate | undefined,
+  stableHolder: (slot: number) => Candidate | undefined,
 ): { winnerOf: Map<Address, Candidate | null>; losses: Loss[] } {
-  const byUser = new Map<string, Candidate>();
-  for (const c of active) if (c.user !== null) byUser.set(c.user.id, c);
-  const claimants = new Map<Address, Candidate | Candidate[]>();
-  const claim = (a: Address, c: Candidate): void => {
-    const prev = claimants.get(a);
-    if (prev === undefined) claimants.set(a, c);
-    else if (Array.isArray(prev)) prev.push(c);
-    else claimants.set(a, [prev, c]);
-  };
+  const byUser = new Map<number, Candidate>();
+  for (const c of active) if (c.slot >= 0) byUser.set(c.slot, c);
+  const claimants = new Map<Address, Candidate | Candidate[] | null>();
   for (const c of active) {
-    claim(c.primaryClaim, c);
-    for (const a of c.aliasClaims) claim(a, c);
+    claim(claimants, c.primaryClaim, c);
+    for (const a of c.aliasClaims) claim(claimants, a, c);
   }
-  const winnerOf = new Map<Address, Candidate | null>();
   const losses: Loss[] = [];
   for (const [address, claimed] of claimants) {
     const list = Array.isArray(claimed) ? claimed : null;
     let winner: Candidate | null = null;
     let stableWins = false;
     const ownerId = ctx.ownerOf(address);
-    if (ownerId !== undefined) {
+    if (ownerId !== -1) {
       const holder = byUser.get(ownerId);
       if (holder !== undefined) {
         winner = list === null ? (claimed as Candidate) : list.includes(holder) ? holder : best(list);
@@ -115,7 +130,7 @@ function round(
     } else if (!ctx.blocked.has(address)) {
       winner = list === null ? (claimed as Candidate) : best(list);
     }
-    winnerOf.set(address, winner);
+    if (winner !== claimed) claimants.set(address, winner); // an existing key: the iteration is unaffected
     const code = winner === null && !stableWins ? 'address_taken' : 'address_claimed_by_other_entry';
     if (list === null) {
       if (claimed !== winner) losses.push({ c: claimed as Candidate, address, code });
@@ -123,7 +138,7 @@ function round(
     }
     for (const c of list) if (c !== winner) losses.push({ c, address, code });
   }
-  return { winnerOf, losses };
+  return { winnerOf: claimants as Map<Address, Candidate | null>, losses };
 }
 
 /**
@@ -136,17 +151,17 @@ export function settleClaims(candidates: readonly Candidate[], ctx: ClaimContext
   for (const c of candidates) {
     if (c.mode === 'frozen') continue;
     const u = c.user;
-    const isStable = u !== null && c.primaryClaim === u.primary && ctx.ownerOf(u.primary) === u.id && sortedSubset(c.aliasClaims, u.aliases) &&
-      c.aliasClaims.every((a) => ctx.ownerOf(a) === u.id);
-    (isStable ? stable : moving).push(c);
+    if (u !== null && c.primaryClaim === u.primary && ctx.ownerOf(u.primary) === c.slot && sortedSubset(c.aliasClaims, u.aliases) &&
+      ownsAll(c.aliasClaims, c.slot, ctx)) stable.push(c);
+    else moving.push(c);
   }
-  let stableByUser: Map<string, Candidate> | undefined; // built on the first question
-  const stableHolder = (userId: string): Candidate | undefined => {
+  let stableByUser: Map<number, Candidate> | undefined; // built on the first question
+  const stableHolder = (slot: number): Candidate | undefined => {
     if (stableByUser === undefined) {
       stableByUser = new Map();
-      for (const c of stable) stableByUser.set((c.user as NonNullable<Candidate['user']>).id, c);
+      for (const c of stable) stableByUser.set(c.slot, c);
     }
-    return stableByUser.get(userId);
+    return stableByUser.get(slot);
   };
   const lost: Candidate[] = [];
   for (;;) {
@@ -154,14 +169,15 @@ export function settleClaims(candidates: readonly Candidate[], ctx: ClaimContext
     const losers = new Set<Candidate>();
     for (const l of losses) if (l.address === l.c.primaryClaim) losers.add(l.c);
     if (losers.size === 0) {
-      for (const c of stable) c.aliases = c.aliasClaims.slice();
-      for (const c of moving) c.aliases = c.aliasClaims.length === 0 ? [] : c.aliasClaims.filter((a) => winnerOf.get(a) === c);
+      // A candidate's claim list is its own copy: when it wins every claim, it is its alias list too.
+      for (const c of stable) c.aliases = c.aliasClaims;
+      for (const c of moving) c.aliases = wonAll(c, winnerOf) ? c.aliasClaims : c.aliasClaims.filter((a) => winnerOf.get(a) === c);
       for (const l of losses) issues.add(l.c.entry.anchor, l.c.entry.dn, { code: l.code, value: l.address });
       const holderAfter = (address: Address): Candidate | null => {
         const w = winnerOf.get(address);
         if (w !== undefined && w !== null) return w;
         const ownerId = ctx.ownerOf(address);
-        const s = ownerId === undefined ? undefined : stableHolder(ownerId);
+        const s = ownerId === -1 ? undefined : stableHolder(ownerId);
         return s !== undefined && claims(s, address) ? s : null;
       };
       // The order of `settled` does not matter: planRun sorts every output.

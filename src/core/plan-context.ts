@@ -17,6 +17,8 @@ export interface Candidate {
   entry: DirUser;
   /** The matched store user (R11), or null for a new user (R10). */
   user: StoreUser | null;
+  /** The id slot of `user` in the run's UserIndex (UserIndex.slotOf), or -1 when `user` is null. */
+  slot: number;
   matchedBy: 'anchor' | 'primary' | 'alias' | null;
   mode: EntryMode;
   /** The primary the user will have: the entry's (directory) or the user's (supplemental). */

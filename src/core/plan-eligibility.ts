@@ -5,12 +5,17 @@
 import { domainOf } from './address.ts';
 import { normalizeDn } from './dn.ts';
 import { expandMembers } from './groups.ts';
-import type { DirectorySnapshot, DirUser, RunSettings, SkipReason } from './model.ts';
+import type { DirContact, DirectorySnapshot, DirGroup, DirUser, RunSettings, SkipReason } from './model.ts';
 
 /** Member DNs of every group read (in scope and D8 out-of-scope excepted groups), resolved once. */
 export interface ResolvedMembers {
-  /** Group anchor → member anchors (deduplicated, read order). */
+  /**
+   * Group anchor → member anchors, deduplicated: first those resolved from user entries, then the
+   * others (groups, contacts), each part in read order.
+   */
   anchors: Map<string, string[]>;
+  /** Group anchor → how many of its `anchors`, at the start, were resolved from user entries of the read. */
+  userCount: Map<string, number>;
   /** Group anchor → member DNs that name no entry of the read (D7 'unresolved_member'). */
   unresolved: Map<string, string[]>;
 }
@@ -18,33 +23,56 @@ export interface ResolvedMembers {
 /**
  * Resolves member DNs via normalizeDn against users, groups (incl. out-of-scope excepted ones) and,
  * when contacts are read, contacts. A DN that two entries share (not possible in one directory) maps
- * to the first in anchor order.
+ * to the first in that order.
  */
 export function resolveMembers(snapshot: DirectorySnapshot, readContacts: boolean): ResolvedMembers {
-  const byDn = new Map<string, string>();
-  const note = (dn: string, anchor: string): void => {
-    const key = normalizeDn(dn);
-    if (!byDn.has(key)) byDn.set(key, anchor);
-  };
-  for (const u of snapshot.users) note(u.dn, u.anchor);
-  for (const g of snapshot.groups) note(g.dn, g.anchor);
-  for (const g of snapshot.exceptedGroupsOutOfScope) note(g.dn, g.anchor);
-  if (readContacts) for (const c of snapshot.contacts) note(c.dn, c.anchor);
+  const { users, groups, exceptedGroupsOutOfScope: outOfScope } = snapshot;
+  const contacts = readContacts ? snapshot.contacts : [];
+  // Normalized DN → entry number: users, then groups, out-of-scope groups, contacts. Filled from
+  // the last entry to the first, so that the first entry of a DN is the one kept, with a single
+  // probe per entry (a Map of 100,000 DNs is most of this function's cost).
+  const byDn = new Map<string, number>();
+  const g0 = users.length;
+  const o0 = g0 + groups.length;
+  const c0 = o0 + outOfScope.length;
+  for (let i = contacts.length - 1; i >= 0; i--) byDn.set(normalizeDn((contacts[i] as DirContact).dn), c0 + i);
+  for (let i = outOfScope.length - 1; i >= 0; i--) byDn.set(normalizeDn((outOfScope[i] as DirGroup).dn), o0 + i);
+  for (let i = groups.length - 1; i >= 0; i--) byDn.set(normalizeDn((groups[i] as DirGroup).dn), g0 + i);
+  for (let i = users.length - 1; i >= 0; i--) byDn.set(normalizeDn((users[i] as DirUser).dn), i);
+  const anchorOf = (k: number): string =>
+    k < g0 ? (users[k] as DirUser).anchor
+    : k < o0 ? (groups[k - g0] as DirGroup).anchor
+    : k < c0 ? (outOfScope[k - o0] as DirGroup).anchor
+    : (contacts[k - c0] as DirContact).anchor;
   const anchors = new Map<string, string[]>();
+  const userCount = new Map<string, number>();
   const unresolved = new Map<string, string[]>();
-  for (const g of [...snapshot.groups, ...snapshot.exceptedGroupsOutOfScope]) {
-    if (anchors.has(g.anchor)) continue;
-    const seen = new Set<string>();
-    const missing: string[] = [];
-    for (const dn of g.memberDns) {
-      const a = byDn.get(normalizeDn(dn));
-      if (a === undefined) missing.push(dn);
-      else seen.add(a);
+  const seen = new Set<string>();
+  for (const list of [groups, outOfScope]) {
+    for (const g of list) {
+      if (anchors.has(g.anchor)) continue;
+      seen.clear();
+      const fromUsers: string[] = [];
+      const others: string[] = [];
+      const missing: string[] = [];
+      for (const dn of g.memberDns) {
+        const k = byDn.get(normalizeDn(dn));
+        if (k === undefined) {
+          missing.push(dn);
+          continue;
+        }
+        const a = anchorOf(k);
+        if (seen.has(a)) continue;
+        seen.add(a);
+        (k < g0 ? fromUsers : others).push(a);
+      }
+      userCount.set(g.anchor, fromUsers.length);
+      for (const a of others) fromUsers.push(a);
+      anchors.set(g.anchor, fromUsers);
+      if (missing.length > 0) unresolved.set(g.anchor, missing);
     }
-    anchors.set(g.anchor, [...seen]);
-    if (missing.length > 0) unresolved.set(g.anchor, missing);
   }
-  return { anchors, unresolved };
+  return { anchors, userCount, unresolved };
 }
 
 /**

@@ -5,20 +5,36 @@ import { domainOf } from './address.ts';
 import type { Address, DirUser, RunSettings, StoreUser } from './model.ts';
 import { type Candidate, type EntryMode, type IssueList, cmp } from './plan-context.ts';
 
-/** Indexes of the tenant's users, built once per run. */
+/**
+ * Indexes of the tenant's users, built once per run. The maps hold positions in `users`; what a
+ * run notes per user (matched, candidate, replaced) lives in typed arrays indexed by id slot,
+ * not in Sets of ids: at 100,000 users each such Set cost ~50 ms and its garbage.
+ */
 export interface UserIndex {
+  /** The tenant's users, sorted by id. */
+  users: readonly StoreUser[];
+  /**
+   * Position → id slot: the position of the first user with the same id. Ids are unique in a
+   * store, so a slot is normally the position itself; equal ids share one slot, as they shared one
+   * entry of a Set of ids.
+   */
+  slot: Int32Array;
   /** This connection's users by anchor. */
-  byAnchor: Map<string, StoreUser>;
-  byPrimary: Map<Address, StoreUser>;
-  byAlias: Map<Address, StoreUser>;
+  byAnchor: Map<string, number>;
+  byPrimary: Map<Address, number>;
+  byAlias: Map<Address, number>;
 }
 
+/** Indexes `users`, which must be sorted by id (equal ids adjacent). */
 export function indexUsers(users: readonly StoreUser[], connectionId: string): UserIndex {
-  const idx: UserIndex = { byAnchor: new Map(), byPrimary: new Map(), byAlias: new Map() };
-  for (const u of users) {
-    if (u.connectionId === connectionId && u.anchor !== null) idx.byAnchor.set(u.anchor, u);
-    idx.byPrimary.set(u.primary, u);
-    for (const a of u.aliases) idx.byAlias.set(a, u);
+  const slot = new Int32Array(users.length);
+  const idx: UserIndex = { users, slot, byAnchor: new Map(), byPrimary: new Map(), byAlias: new Map() };
+  for (let i = 0; i < users.length; i++) {
+    const u = users[i] as StoreUser;
+    slot[i] = i > 0 && (users[i - 1] as StoreUser).id === u.id ? (slot[i - 1] as number) : i;
+    if (u.connectionId === connectionId && u.anchor !== null) idx.byAnchor.set(u.anchor, i);
+    idx.byPrimary.set(u.primary, i);
+    for (const a of u.aliases) idx.byAlias.set(a, i);
   }
   return idx;
 }
@@ -40,55 +56,80 @@ export function yieldsToThisRun(otherConnectionId: string, settings: Pick<RunSet
  * entry here restores it); otherwise its address is simply taken. Entra users belong to another
  * directory service (R80) and are never matched.
  */
-function addressMatchable(u: StoreUser, settings: MatchSettings, readAnchors: ReadonlySet<string>): boolean {
+function addressMatchable(u: StoreUser, settings: MatchSettings, readAnchors: () => ReadonlySet<string>): boolean {
   if (u.source === 'entra') return false;
   if (u.connectionId !== null && u.connectionId !== settings.connectionId) {
     return u.state === 'pending_deletion' || yieldsToThisRun(u.connectionId, settings);
   }
-  return u.anchor === null || (u.connectionId === settings.connectionId && !readAnchors.has(u.anchor));
+  return u.anchor === null || (u.connectionId === settings.connectionId && !readAnchors().has(u.anchor));
 }
 
 export type MatchSettings = Pick<RunSettings, 'connectionId' | 'connectionPriority' | 'connectionPriorities'>;
 
+/** How an entry matched its user (Matches.by). */
+export const BY_NONE = 0;
+export const BY_ANCHOR = 1;
+export const BY_PRIMARY = 2;
+export const BY_ALIAS = 3;
+const BY_NAME = [null, 'anchor', 'primary', 'alias'] as const;
+
+/** Matches of the entries given to matchEntries, by the entries' positions. */
+export interface Matches {
+  /** The matched user's position in UserIndex.users, or -1. */
+  pos: Int32Array;
+  /** BY_ANCHOR, BY_PRIMARY, BY_ALIAS, or BY_NONE. */
+  by: Uint8Array;
+}
+
 /**
  * R11: matches entries by anchor first, then — in entry order by (primary, anchor) — by primary,
- * then by alias. Each store user is matched at most once: of entries sharing an anchor (only
- * tracked when `uniqueAnchors` is false) the first one takes its user; a user matched by anchor
- * is never address-matchable (its anchor is in the read), so only address matches need
- * remembering.
+ * then by alias. Each store user is matched at most once: of entries sharing an anchor the first
+ * one takes its user; a user matched by anchor is never address-matchable (its anchor is in the
+ * read), so only address matches need remembering. `readAnchors` (every entry's anchor, built by
+ * the caller on the first call) is only asked about address matches.
  */
 export function matchEntries(
   entries: readonly DirUser[],
   idx: UserIndex,
   settings: MatchSettings,
-  readAnchors: ReadonlySet<string>,
-  uniqueAnchors: boolean,
-): Map<DirUser, { user: StoreUser; by: 'anchor' | 'primary' | 'alias' }> {
-  const result = new Map<DirUser, { user: StoreUser; by: 'anchor' | 'primary' | 'alias' }>();
-  const taken = new Set<string>();
-  const rest: DirUser[] = [];
-  const matchedAnchors = uniqueAnchors ? null : new Set<string>();
-  for (const e of entries) {
-    const u = idx.byAnchor.get(e.anchor);
-    if (u !== undefined && matchedAnchors?.has(e.anchor) !== true) {
-      result.set(e, { user: u, by: 'anchor' });
-      matchedAnchors?.add(e.anchor);
-    } else rest.push(e);
+  readAnchors: () => ReadonlySet<string>,
+): Matches {
+  const n = entries.length;
+  const pos = new Int32Array(n).fill(-1);
+  const by = new Uint8Array(n);
+  const anchorTaken = new Uint8Array(idx.users.length);
+  const rest: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const p = idx.byAnchor.get((entries[i] as DirUser).anchor);
+    if (p !== undefined && anchorTaken[p] === 0) {
+      pos[i] = p;
+      by[i] = BY_ANCHOR;
+      anchorTaken[p] = 1;
+    } else rest.push(i);
   }
   // Nothing to match by address (a first run: the store has no user): skip sorting the rest.
-  if (rest.length === 0 || (idx.byPrimary.size === 0 && idx.byAlias.size === 0)) return result;
-  rest.sort((a, b) => cmp(a.primary ?? '', b.primary ?? '') || cmp(a.anchor, b.anchor));
-  for (const by of ['primary', 'alias'] as const) {
-    const map = by === 'primary' ? idx.byPrimary : idx.byAlias;
-    for (const e of rest) {
-      if (e.primary === null || result.has(e)) continue;
-      const u = map.get(e.primary);
-      if (u === undefined || taken.has(u.id) || !addressMatchable(u, settings, readAnchors)) continue;
-      result.set(e, { user: u, by });
-      taken.add(u.id);
+  if (rest.length === 0 || (idx.byPrimary.size === 0 && idx.byAlias.size === 0)) return { pos, by };
+  rest.sort((i, j) => {
+    const a = entries[i] as DirUser;
+    const b = entries[j] as DirUser;
+    return cmp(a.primary ?? '', b.primary ?? '') || cmp(a.anchor, b.anchor);
+  });
+  const taken = new Uint8Array(idx.users.length); // by id slot
+  for (const kind of [BY_PRIMARY, BY_ALIAS]) {
+    const map = kind === BY_PRIMARY ? idx.byPrimary : idx.byAlias;
+    for (const i of rest) {
+      const e = entries[i] as DirUser;
+      if (e.primary === null || pos[i] !== -1) continue;
+      const p = map.get(e.primary);
+      if (p === undefined) continue;
+      const s = idx.slot[p] as number;
+      if (taken[s] !== 0 || !addressMatchable(idx.users[p] as StoreUser, settings, readAnchors)) continue;
+      pos[i] = p;
+      by[i] = kind;
+      taken[s] = 1;
     }
   }
-  return result;
+  return { pos, by };
 }
 
 /** True when `aliases` is strictly sorted (so unique), lacks `primary`, and every domain is managed. */
@@ -114,18 +155,21 @@ function modeOf(user: StoreUser | null): EntryMode {
  */
 export function buildCandidate(
   entry: DirUser,
-  match: { user: StoreUser; by: 'anchor' | 'primary' | 'alias' } | undefined,
+  idx: UserIndex,
+  pos: number,
+  by: number,
   managed: ReadonlySet<string>,
   exceptedAliases: ReadonlySet<string>,
   issues: IssueList,
 ): Candidate {
-  const user = match?.user ?? null;
+  const user = pos < 0 ? null : (idx.users[pos] as StoreUser);
   const mode = modeOf(user);
   const entryPrimary = entry.primary as Address; // eligible entries have one
   const c: Candidate = {
     entry,
     user,
-    matchedBy: match?.by ?? null,
+    slot: pos < 0 ? -1 : (idx.slot[pos] as number),
+    matchedBy: BY_NAME[by] ?? null,
     mode,
     primaryClaim: mode === 'directory' ? entryPrimary : (user as StoreUser).primary,
     aliasClaims: [],

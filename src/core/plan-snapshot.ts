@@ -13,8 +13,8 @@ export interface SnapshotInput {
   members: ResolvedMembers;
   excepted: ReadonlySet<string>;
   readContacts: boolean;
-  /** Anchors of this read's user entries. */
-  readUsers: ReadonlySet<string>;
+  /** Anchors of this read's user entries (built by the caller on the first call). */
+  readUsers: () => ReadonlySet<string>;
   /** Addresses users hold after this run, and foreign ones: a group cannot take them. */
   taken: { has(address: Address): boolean };
 }
@@ -23,6 +23,16 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/** The members of a group that a membership may name: those resolved from user entries, and the others that are `known`. */
+function knownMembers(members: ResolvedMembers, groupAnchor: string, known: (anchor: string) => boolean): string[] {
+  const all = members.anchors.get(groupAnchor);
+  if (all === undefined) return [];
+  const fromUsers = members.userCount.get(groupAnchor) ?? 0;
+  const want = all.slice(0, fromUsers);
+  for (let i = fromUsers; i < all.length; i++) if (known(all[i] as string)) want.push(all[i] as string);
+  return want;
 }
 
 /**
@@ -44,7 +54,8 @@ export function planSnapshot(input: SnapshotInput, issues: IssueList): { ops: Pl
   const knownOther = new Set<string>();
   for (const g of groups) knownOther.add(g.anchor);
   for (const c of contacts) knownOther.add(c.anchor);
-  const known = (a: string): boolean => input.readUsers.has(a) || knownOther.has(a);
+  // Members resolved from user entries are known without asking (members.userCount).
+  const known = (a: string): boolean => knownOther.has(a) || input.readUsers().has(a);
 
   // Group addresses: the group already holding one keeps it, else the first anchor (R13 analogue).
   const claimants = new Map<Address, string[]>();
@@ -85,7 +96,8 @@ export function planSnapshot(input: SnapshotInput, issues: IssueList): { ops: Pl
       ops.push({ op: 'upsert_group', anchor: g.anchor, dn: g.dn, name: g.name, address, groupId: stored?.id ?? null });
     }
     // Excepted members are dropped silently: they are not part of the run (R30).
-    const want = (members.anchors.get(g.anchor) ?? []).filter(known).sort(cmp);
+    // The default sort orders strings by code units, as cmp does, without a comparator call per step.
+    const want = knownMembers(members, g.anchor, known).sort();
     const have = stored?.memberAnchors ?? [];
     if (!sameList(want, have)) {
       const haveSet = new Set(have);

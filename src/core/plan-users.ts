@@ -16,6 +16,7 @@ import {
   type UserFields,
 } from './model.ts';
 import type { Candidate } from './plan-context.ts';
+import type { UserIndex } from './plan-match.ts';
 
 function nonEmpty(v: string | null): v is string {
   return v !== null && v !== '';
@@ -24,9 +25,8 @@ function nonEmpty(v: string | null): v is string {
 /** The user columns a candidate should have after the run. */
 function desiredFields(c: Candidate, connectionId: string): UserFields {
   const e = c.entry;
-  const link = { connectionId, anchor: e.anchor, dn: e.dn };
   if (c.mode === 'directory' || c.user === null) {
-    return { kind: e.kind, primary: c.primaryClaim, details: e.details, kerberosName: e.kerberosName, ntlmName: e.ntlmName, ...link };
+    return { kind: e.kind, primary: c.primaryClaim, details: e.details, kerberosName: e.kerberosName, ntlmName: e.ntlmName, connectionId, anchor: e.anchor, dn: e.dn };
   }
   // D10/R14: only non-empty directory values overwrite; kind and primary stay the user's.
   const u = c.user;
@@ -41,11 +41,23 @@ function desiredFields(c: Candidate, connectionId: string): UserFields {
     details,
     kerberosName: nonEmpty(e.kerberosName) ? e.kerberosName : u.kerberosName,
     ntlmName: nonEmpty(e.ntlmName) ? e.ntlmName : u.ntlmName,
-    ...link,
+    connectionId,
+    anchor: e.anchor,
+    dn: e.dn,
   };
 }
 
 const NO_OPS: readonly PlanOp[] = Object.freeze([]);
+
+/**
+ * Whether two detail records are equal in every field of DETAIL_FIELDS, written out: a loop over
+ * the names made each read a keyed lookup, and this runs for every unchanged user of a run.
+ * plan-users.test.ts checks that it looks at every field.
+ */
+export function sameDetails(a: UserDetails, b: UserDetails): boolean {
+  return a.givenName === b.givenName && a.surname === b.surname && a.displayName === b.displayName && a.homePhone === b.homePhone &&
+    a.mobile === b.mobile && a.company === b.company && a.department === b.department && a.notes === b.notes;
+}
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
@@ -62,8 +74,7 @@ function unchangedDirectoryUser(c: Candidate, u: StoreUser, connectionId: string
   const e = c.entry;
   if (u.state === 'pending_deletion' || u.kind !== e.kind || u.primary !== c.primaryClaim || u.kerberosName !== e.kerberosName ||
     u.ntlmName !== e.ntlmName || u.connectionId !== connectionId || u.anchor !== e.anchor || u.dn !== e.dn) return false;
-  for (const f of DETAIL_FIELDS) if (u.details[f] !== e.details[f]) return false;
-  return sameList(u.aliases, c.aliases);
+  return sameDetails(u.details, e.details) && sameList(u.aliases, c.aliases);
 }
 
 /**
@@ -132,20 +143,22 @@ export function flagReasonFor(reason: SkipReason): FlagReason {
  * R15/R18/R31: flag ops for active users of this connection (source ldap, or addition no longer on
  * the list) not matched by an eligible entry, and — when settings.flagUnanchored — active ldap
  * users with no anchor that no entry matched. Pending users stay as they are; deactivated,
- * manual, smtp and listed additions are never flagged.
+ * manual, smtp and listed additions are never flagged. `matched` is indexed by id slot.
  */
 export function planFlags(
-  users: readonly StoreUser[],
-  matchedIds: ReadonlySet<string>,
-  presentSkips: ReadonlyMap<string, SkipReason>,
+  idx: UserIndex,
+  matched: Uint8Array,
+  presentSkips: { get(anchor: string): SkipReason | undefined },
   settings: RunSettings,
   now: string,
 ): PlanOp[] {
   const additions = new Set<string>(settings.additions);
   const deleteAfter = computeDeleteAfter(now, settings.deletionDelayDays);
   const ops: PlanOp[] = [];
-  for (const u of users) {
-    if (u.state !== 'active' || matchedIds.has(u.id)) continue;
+  const users = idx.users;
+  for (let i = 0; i < users.length; i++) {
+    const u = users[i] as StoreUser;
+    if (u.state !== 'active' || matched[idx.slot[i] as number] !== 0) continue;
     let reason: FlagReason | null = null;
     const listedAddition = u.source === 'addition' && additions.has(u.primary);
     if (u.connectionId === settings.connectionId && (u.source === 'ldap' || (u.source === 'addition' && !listedAddition))) {

@@ -8,7 +8,7 @@
  *  5. the group/contact snapshot (D7), counts (R52).
  * Every pass uses Maps/Sets keyed by anchor, id or address: O(n log n) for n entries.
  */
-import type { Address, DirectorySnapshot, Plan, PlanOp, RunCounts, RunSettings, SkipReason, StoreState, StoreUser } from './model.ts';
+import type { Address, DirectorySnapshot, DirUser, Plan, PlanOp, RunCounts, RunSettings, SkipReason, SkippedEntry, StoreState, StoreUser } from './model.ts';
 import { type Candidate, IssueList, type SkipMap, cmp } from './plan-context.ts';
 import { computeExcepted, precheckEntry, resolveMembers } from './plan-eligibility.ts';
 import { type UserIndex, buildCandidate, indexUsers, matchEntries, yieldsToThisRun } from './plan-match.ts';
@@ -28,30 +28,40 @@ export function planRun(snapshot: DirectorySnapshot, store: StoreState, settings
   // Entries keep the read's order: every output list is sorted at the end, and matching does not
   // depend on it (sorting 100,000 entries cost a quarter of a second per run).
   const entries = snapshot.users;
-  const users = sortedBy(store.users, (u) => u.id);
+  const users = sortedById(store.users);
+  // Every entry's anchor: asked only by address matching and by memberships of non-user members.
+  let readAnchorSet: Set<string> | undefined;
+  const readAnchors = (): ReadonlySet<string> => {
+    if (readAnchorSet === undefined) {
+      readAnchorSet = new Set<string>();
+      for (const e of entries) readAnchorSet.add(e.anchor);
+    }
+    return readAnchorSet;
+  };
 
   // 1. Exceptions and per-entry checks.
   const members = resolveMembers(snapshot, settings.options.readContacts);
   const excepted = computeExcepted(members, settings);
   const skips: SkipMap = new Map();
-  const eligible = [];
+  const eligible: DirUser[] = [];
   for (const e of entries) {
     for (const i of e.issues) issues.add(e.anchor, e.dn, i);
     const pre = precheckEntry(e, settings, excepted, managed);
     if (pre === null) eligible.push(e);
-    else skips.set(e.anchor, { entry: e, ...pre });
+    else skips.set(e.anchor, { entry: e, reason: pre.reason, value: pre.value });
   }
 
-  // 2. Matching and claims.
+  // 2. Matching and claims. Per-user marks are typed arrays indexed by id slot (UserIndex).
   const idx = indexUsers(users, settings.connectionId);
-  const readAnchors = new Set<string>();
-  for (const e of entries) readAnchors.add(e.anchor);
-  const matches = matchEntries(eligible, idx, settings, readAnchors, readAnchors.size === entries.length);
-  const candidates = eligible.map((e) => buildCandidate(e, matches.get(e), managed, exceptedAliases, issues));
-  const candidateUsers = new Set<string>();
+  const matches = matchEntries(eligible, idx, settings, readAnchors);
+  const candidates: Candidate[] = new Array(eligible.length);
+  for (let i = 0; i < eligible.length; i++) {
+    candidates[i] = buildCandidate(eligible[i] as DirUser, idx, matches.pos[i] as number, matches.by[i] as number, managed, exceptedAliases, issues);
+  }
+  const isCandidate = new Uint8Array(users.length);
   for (const c of candidates) {
     if (c.user === null) continue;
-    candidateUsers.add(c.user.id);
+    isCandidate[c.slot] = 1;
     // R51/D6: a user of another connection matched by address is taken over (re-anchored here).
     if (c.user.connectionId !== null && c.user.connectionId !== settings.connectionId) {
       issues.add(c.entry.anchor, c.entry.dn, {
@@ -63,9 +73,11 @@ export function planRun(snapshot: DirectorySnapshot, store: StoreState, settings
   }
   // R51: an alias held by a user of a lower-priority connection (not a candidate here) yields.
   const yieldingHolder = (a: Address): StoreUser | undefined => {
-    const u = idx.byAlias.get(a);
-    if (u === undefined || u.primary === a || u.connectionId === null || u.connectionId === settings.connectionId) return undefined;
-    if (u.state === 'deactivated' || candidateUsers.has(u.id) || !yieldsToThisRun(u.connectionId, settings)) return undefined;
+    const p = idx.byAlias.get(a);
+    if (p === undefined) return undefined;
+    const u = users[p] as StoreUser;
+    if (u.primary === a || u.connectionId === null || u.connectionId === settings.connectionId) return undefined;
+    if (u.state === 'deactivated' || isCandidate[idx.slot[p] as number] !== 0 || !yieldsToThisRun(u.connectionId, settings)) return undefined;
     return u;
   };
 
@@ -77,7 +89,7 @@ export function planRun(snapshot: DirectorySnapshot, store: StoreState, settings
   for (const g of store.groups) if (g.address !== null && kept.has(g.anchor)) blocked.add(g.address);
   const { settled, lost, holderAfter } = settleClaims(
     candidates,
-    { ownerOf: (a) => (idx.byPrimary.get(a) ?? idx.byAlias.get(a))?.id, blocked, yields: (a) => yieldingHolder(a) !== undefined },
+    { ownerOf: (a) => ownerOf(idx, a), blocked, yields: (a) => yieldingHolder(a) !== undefined },
     issues,
   );
   for (const c of lost) skips.set(c.entry.anchor, { entry: c.entry, reason: 'address_taken', value: c.primaryClaim });
@@ -86,34 +98,39 @@ export function planRun(snapshot: DirectorySnapshot, store: StoreState, settings
   const archiveIdOf = new Map<Address, string>();
   for (const a of store.archives) if (a.userId === null) archiveIdOf.set(a.address, a.id);
   const ops: PlanOp[] = [];
-  const matchedIds = new Set<string>();
+  const matched = new Uint8Array(users.length);
   let updated = 0;
   let unchanged = 0;
   for (const c of candidates) {
     // R22: a deactivated user is never touched; its entry counts as unchanged.
     if (c.mode === 'frozen' && c.user !== null) {
-      matchedIds.add(c.user.id);
+      matched[c.slot] = 1;
       unchanged++;
     }
   }
+  // R51: an address a settled candidate claims anew may be taken from a lower-priority user.
+  const takeFromYielding = (c: Candidate, a: Address): void => {
+    const from = yieldingHolder(a);
+    if (from === undefined) return;
+    ops.push({ op: 'remove_alias', userId: from.id, address: a });
+    issues.add(c.entry.anchor, c.entry.dn, { code: 'address_won_by_priority', value: a, detail: `from ${from.primary} of lower-priority connection ${from.connectionId}` });
+  };
+  const anyAlias = idx.byAlias.size > 0;
   for (const c of settled) {
-    for (const a of c.primaryClaim === c.user?.primary ? c.aliases : [c.primaryClaim, ...c.aliases]) {
-      const from = yieldingHolder(a);
-      if (from === undefined) continue;
-      ops.push({ op: 'remove_alias', userId: from.id, address: a });
-      issues.add(c.entry.anchor, c.entry.dn, { code: 'address_won_by_priority', value: a, detail: `from ${from.primary} of lower-priority connection ${from.connectionId}` });
+    if (anyAlias) {
+      if (c.primaryClaim !== c.user?.primary) takeFromYielding(c, c.primaryClaim);
+      for (const a of c.aliases) takeFromYielding(c, a);
     }
     const own = planCandidate(c, settings, archiveIdOf);
     if (c.user !== null) {
-      matchedIds.add(c.user.id);
+      matched[c.slot] = 1;
       if (own.length > 0) updated++;
       else unchanged++;
     }
     for (const op of own) ops.push(op);
   }
-  const presentSkips = new Map<string, SkipReason>();
-  for (const [anchor, s] of skips) presentSkips.set(anchor, s.reason);
-  for (const op of planFlags(users, matchedIds, presentSkips, settings, now)) ops.push(op);
+  const presentSkips = { get: (anchor: string): SkipReason | undefined => skips.get(anchor)?.reason };
+  for (const op of planFlags(idx, matched, presentSkips, settings, now)) ops.push(op);
 
   // 5. Snapshot of groups and contacts; groups take only addresses users do not hold after the run.
   const snap = planSnapshot(
@@ -133,17 +150,28 @@ export function planRun(snapshot: DirectorySnapshot, store: StoreState, settings
 
   sortOps(ops);
   const counts = countPlan(ops, entries.length, skips, updated, unchanged, snap);
+  const skipped: SkippedEntry[] = [];
+  for (const s of skips.values()) skipped.push({ anchor: s.entry.anchor, dn: s.entry.dn, reason: s.reason, value: s.value });
+  let syncedUserCount = 0;
+  for (const u of users) if (u.connectionId === settings.connectionId && u.state !== 'pending_deletion') syncedUserCount++;
   return {
     tenantId: settings.tenantId,
     connectionId: settings.connectionId,
     now,
     ops,
-    skipped: sortSkipped([...skips.values()].map((s) => ({ anchor: s.entry.anchor, dn: s.entry.dn, reason: s.reason, value: s.value }))),
+    skipped: sortSkipped(skipped),
     issues: sortIssues(issues.items),
     counts,
     flagCount: counts.flagged,
-    syncedUserCount: users.filter((u) => u.connectionId === settings.connectionId && u.state !== 'pending_deletion').length,
+    syncedUserCount,
   };
+}
+
+/** Id slot of the user holding `a` as its primary, else as an alias; -1 when none. */
+function ownerOf(idx: UserIndex, a: Address): number {
+  let p = idx.byPrimary.get(a);
+  if (p === undefined) p = idx.byAlias.get(a);
+  return p === undefined ? -1 : (idx.slot[p] as number);
 }
 
 /**
@@ -159,26 +187,26 @@ function takenAfterRun(
   store: StoreState,
 ): { has(address: Address): boolean } {
   const foreign = new Set<Address>(store.foreignAddresses.map((f) => f.address));
-  let replaced: Set<string> | undefined; // built on the first question: most reads have no group address
-  const heldByOther = (u: StoreUser | undefined): boolean => {
-    if (u === undefined) return false;
+  let replaced: Uint8Array | undefined; // by id slot; built on the first question: most reads have no group address
+  const heldByOther = (p: number | undefined): boolean => {
+    if (p === undefined) return false;
     if (replaced === undefined) {
-      replaced = new Set<string>();
-      for (const c of settled) if (c.user !== null) replaced.add(c.user.id);
+      replaced = new Uint8Array(idx.users.length);
+      for (const c of settled) if (c.user !== null) replaced[c.slot] = 1;
     }
-    return !replaced.has(u.id);
+    return replaced[idx.slot[p] as number] === 0;
   };
   return {
     has: (a) => foreign.has(a) || holderAfter(a) !== null || heldByOther(idx.byPrimary.get(a)) || heldByOther(idx.byAlias.get(a)),
   };
 }
 
-/** `items` in `key` order (code units): the input itself when already sorted (a loaded store is), else a sorted copy. */
-function sortedBy<T>(items: readonly T[], key: (item: T) => string): T[] {
-  for (let i = 1; i < items.length; i++) {
-    if (key(items[i - 1] as T) > key(items[i] as T)) return [...items].sort((a, b) => cmp(key(a), key(b)));
+/** The users sorted by id (code units): the input itself when already sorted (a loaded store is), else a sorted copy. */
+function sortedById(users: readonly StoreUser[]): StoreUser[] {
+  for (let i = 1; i < users.length; i++) {
+    if ((users[i - 1] as StoreUser).id > (users[i] as StoreUser).id) return [...users].sort((a, b) => cmp(a.id, b.id));
   }
-  return items as T[];
+  return users as StoreUser[];
 }
 
 function countPlan(
