@@ -1,15 +1,32 @@
 /**
- * The reads behind R61 autocomplete (src/lookup/autocomplete.ts): two statements per query, both
- * prepared on PostgreSQL (src/store/pg-prepared.ts), plus one counting the words of a multi-word
- * query. On PostgreSQL each statement costs more to plan and ship than to run, so every match is
- * one UNION ALL of bounded index range scans, and every detail one UNION ALL whose address and
- * connection name are scalar subqueries (cheap to plan, unlike a many-table join).
+ * The read behind R61 autocomplete (src/lookup/autocomplete.ts): ONE statement per query, prepared
+ * on PostgreSQL (src/store/pg-prepared.ts), returning every match and the details ranking needs.
+ *
+ * On PostgreSQL a lookup statement costs more to ship and start than to run (a round trip on a busy
+ * two-core machine is ~0.3–0.5 ms; the index range scans ~0.05 ms), so the query is one statement
+ * of common table expressions, each arm a bounded index range scan:
+ *
+ * - `rc` (two to GATED_MAX words): the index entries of each word counted up to RARITY_CAP; the
+ *   word with the fewest (ties: the longest, then the first) drives the scan;
+ * - `n`: name matches. One word: the first rows of its range in byte order. Several: an arm per
+ *   word that could drive, each gated by `rc` through its LIMIT (0 for every arm but the chosen one,
+ *   so the others read nothing), probing each row for the other words (EXISTS on the owner's rows);
+ * - `a`: the users' and groups' addresses, and the contacts' addresses, starting with the query;
+ * - `w`: the objects whose details are needed — every name match, exact address matches, and the
+ *   other address matches only while the name matches do not fill the limit (they rank below);
+ * - then the match rows, followed by one details row per wanted user, group and contact (address
+ *   and connection name as scalar subqueries, cheap to plan, unlike a many-table join).
+ *
+ * More than GATED_MAX words (rare: a whole address with many dots) would make the gated arms grow
+ * with the square of the words: the driving word is counted by a statement of its own first.
+ * LIMITs are literals (few distinct texts: they depend on `limit` only), so PostgreSQL's generic
+ * plan knows how few rows each arm yields.
  */
-import { sql, type Kysely, type ExpressionBuilder, type SelectQueryBuilder } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { foldWords, prefixUpperBound } from '../core/fold.ts';
 import type { UserState } from '../core/model.ts';
 import type { Database } from '../store/schema.ts';
-import { PREPARED, padIn } from '../store/pg-prepared.ts';
+import { PREPARED } from '../store/pg-prepared.ts';
 import type { LookupKind } from './autocomplete.ts';
 
 /** Name-word rows read for a one-word query: enough to rank `limit` results, bounded so a short prefix stays cheap. */
@@ -20,133 +37,24 @@ function namePool(limit: number): number {
 function multiPool(limit: number): { hits: number; scan: number } {
   return { hits: limit, scan: Math.min(3000, Math.max(300, limit * 30)) };
 }
-/** Address rows read per source (two sources: with the name pool, every IN list stays ≤ 500 ids). */
+/** Address rows read per source. */
 function addressPool(limit: number): number {
   return Math.min(100, Math.max(30, limit * 3));
 }
-/** Index entries counted at most per word to find the rarest word of a multi-word query. */
+/**
+ * Index entries counted at most per word to find the rarest word of a multi-word query. Counting is
+ * the dearest part of such a query (~0.25 ms of PostgreSQL CPU per 5,000 entries), but a lower cap
+ * is worse: names are correlated with insertion order, so a common word driving the scan can spend
+ * its multiPool().scan rows on one given name and find nothing ("Em Ros" on the 100k bench store:
+ * 9 results with 5,000, none with 1,000).
+ */
 const RARITY_CAP = 5000;
+/** Words up to which the driving word is chosen inside the statement (an arm per word). */
+export const GATED_MAX = 4;
 
-type TermEb = ExpressionBuilder<Database & { st: Database['search_terms'] }, 'st'>;
 export type Owners = { user_id: string | null; group_id: string | null; contact_id: string | null; matched: string };
-
-/**
- * The word that drives the scan: for one word, itself; for several, the one with the fewest index
- * entries (counted up to RARITY_CAP, in one statement; ties to the longest), so the other words'
- * probes hit as often as can be.
- */
-export async function drivingToken(db: Kysely<Database>, tenantId: string, tokens: string[]): Promise<string> {
-  if (tokens.length === 1) return tokens[0]!;
-  const counts = tokens.map((t, i) =>
-    sql<number>`(select count(*) from (select 1 as one from search_terms where tenant_id = ${tenantId} and term >= ${t} and term < ${prefixUpperBound(t)} limit ${RARITY_CAP}) as ${sql.ref(`r${i}`)})`.as(`n${i}`));
-  const row = (await sql<Record<string, number | string>>`select ${sql.join(counts)} ${PREPARED}`.execute(db)).rows[0] ?? {};
-  let best = 0;
-  const n = (i: number) => Number(row[`n${i}`] ?? 0);
-  for (let i = 1; i < tokens.length; i++) {
-    if (n(i) < n(best) || (n(i) === n(best) && tokens[i]!.length > tokens[best]!.length)) best = i;
-  }
-  return tokens[best]!;
-}
-
-function kindFilter(eb: TermEb, kinds: Set<LookupKind>) {
-  const ors = [];
-  if (kinds.has('user') || kinds.has('public_folder')) ors.push(eb('st.user_id', 'is not', null));
-  if (kinds.has('group')) ors.push(eb('st.group_id', 'is not', null));
-  if (kinds.has('contact')) ors.push(eb('st.contact_id', 'is not', null));
-  return eb.or(ors);
-}
-
-/**
- * Name matches as owners (user_id | group_id | contact_id, matched term). One word: the first rows
- * of its range in byte order. Several: the rarest word's range, at most `scan` rows of it, each
- * probed for every other word, until `hits` rows matched.
- */
-function nameOwners(db: Kysely<Database>, tenantId: string, drive: string, others: string[], kinds: Set<LookupKind>, limit: number) {
-  const allKinds = (kinds.has('user') || kinds.has('public_folder')) && kinds.has('group') && kinds.has('contact');
-  const range = db
-    .selectFrom('search_terms as st')
-    .select(['st.user_id', 'st.group_id', 'st.contact_id', 'st.term as matched'])
-    .where('st.tenant_id', '=', tenantId)
-    .where('st.term', '>=', drive)
-    .where('st.term', '<', prefixUpperBound(drive))
-    .$if(!allKinds, (qb) => qb.where((eb: TermEb) => kindFilter(eb, kinds)))
-    .orderBy('st.term');
-  if (others.length === 0) return range.limit(namePool(limit));
-  const { hits, scan } = multiPool(limit);
-  return db
-    .selectFrom(range.limit(scan).as('st'))
-    .select(['st.user_id', 'st.group_id', 'st.contact_id', 'st.matched'])
-    .where((eb) =>
-      eb.and(
-        others.flatMap((t) =>
-          (['user_id', 'group_id', 'contact_id'] as const).map((col) =>
-            eb.or([
-              eb(`st.${col}`, 'is', null),
-              eb.exists(
-                eb.selectFrom('search_terms as x').select('x.term').whereRef(`x.${col}`, '=', `st.${col}`)
-                  .where('x.term', '>=', t).where('x.term', '<', prefixUpperBound(t)),
-              ),
-            ]),
-          ),
-        ),
-      ),
-    )
-    .orderBy('st.matched')
-    .limit(hits);
-}
-
-const NULL_TEXT = sql<string | null>`cast(null as text)`;
-
-/**
- * Every match in ONE statement (round trips and statements dominate on PostgreSQL): the name
- * words' owners, and the users' and groups' and contacts' addresses starting with the prefix,
- * each arm an index range scan with its own ORDER BY / LIMIT (inside a derived table: SQLite
- * allows neither on a compound's arm).
- */
-type MatchRow = Owners & { src: string };
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Arm<R> = SelectQueryBuilder<any, any, R>;
-
-export async function matches(db: Kysely<Database>, tenantId: string, names: { drive: string; others: string[] } | null, prefix: string | null, kinds: Set<LookupKind>, limit: number): Promise<MatchRow[]> {
-  const arms: Arm<MatchRow>[] = [];
-  if (names !== null) {
-    arms.push(db.selectFrom(nameOwners(db, tenantId, names.drive, names.others, kinds, limit).as('n'))
-      .select(['n.user_id', 'n.group_id', 'n.contact_id', 'n.matched', sql<string>`'name'`.as('src')]) as Arm<MatchRow>);
-  }
-  if (prefix !== null) {
-    const pool = addressPool(limit);
-    const wantUsers = kinds.has('user') || kinds.has('public_folder');
-    if (wantUsers || kinds.has('group')) {
-      const held = db
-        .selectFrom('addresses')
-        .select(['user_id', 'group_id', 'address'])
-        .where('tenant_id', '=', tenantId)
-        .where('address', '>=', prefix)
-        .where('address', '<', prefixUpperBound(prefix))
-        .$if(!wantUsers, (qb) => qb.where('group_id', 'is not', null))
-        .$if(!kinds.has('group'), (qb) => qb.where('user_id', 'is not', null))
-        .orderBy('address')
-        .limit(pool);
-      arms.push(db.selectFrom(held.as('h')).select(['h.user_id', 'h.group_id', NULL_TEXT.as('contact_id'), 'h.address as matched', sql<string>`'address'`.as('src')]) as Arm<MatchRow>);
-    }
-    if (kinds.has('contact')) {
-      const shown = db
-        .selectFrom('contact_addresses as ca')
-        .innerJoin('contacts as c', 'c.id', 'ca.contact_id')
-        .select(['ca.contact_id', 'ca.address'])
-        .where('c.tenant_id', '=', tenantId)
-        .where('ca.address', '>=', prefix)
-        .where('ca.address', '<', prefixUpperBound(prefix))
-        .orderBy('ca.address')
-        .limit(pool);
-      arms.push(db.selectFrom(shown.as('s')).select([NULL_TEXT.as('user_id'), NULL_TEXT.as('group_id'), 's.contact_id', 's.address as matched', sql<string>`'address'`.as('src')]) as Arm<MatchRow>);
-    }
-  }
-  if (arms.length === 0) return [];
-  let q = arms[0]!;
-  for (const arm of arms.slice(1)) q = q.unionAll(arm);
-  return q.modifyEnd(PREPARED).execute();
-}
+/** A match: `src` 'name' (a name word) or 'address'. */
+export type MatchRow = Owners & { src: 'name' | 'address' };
 
 export interface Details {
   kind: LookupKind;
@@ -159,14 +67,135 @@ export interface Details {
   firstWord: string | null;
 }
 
+export interface AutocompleteRows {
+  /** In statement order: name matches (each arm in byte order), then address matches. */
+  found: MatchRow[];
+  /** By `kind:id` (kind 'user' for users and public folders): every name match, exact addresses, other addresses while names do not fill the limit. */
+  details: Map<string, Details>;
+}
+
+export interface AutocompleteRead {
+  tenantId: string;
+  /** Folded, distinct words (may be empty). */
+  tokens: string[];
+  /** The query as an address prefix, or null. */
+  prefix: string | null;
+  kinds: Set<LookupKind>;
+  limit: number;
+}
+
+const lit = (n: number) => sql.lit(n);
+const NULL_TEXT = sql`cast(null as text)`;
+const NULLS = (n: number) => sql.join(Array.from({ length: n }, () => NULL_TEXT));
+/** The match arms come first and name the details columns (the details arms follow by position). */
+const DETAIL_COLUMNS = sql.join(['display_name', 'given_name', 'surname', 'state', 'kind', 'connection', 'address'].map((c) => sql`${NULL_TEXT} as ${sql.raw(c)}`));
+
+/** `col >= t and col < t + U+10FFFF`: the words (or addresses) starting with `t`, as an index range. */
+const startsWith = (col: string, t: string) => sql`${sql.raw(col)} >= (select cast(${t} as text)) and ${sql.raw(col)} < (select cast(${prefixUpperBound(t)} as text))`;
+
+function kindFilter(kinds: Set<LookupKind>): RawBuilder<unknown> {
+  const users = kinds.has('user') || kinds.has('public_folder');
+  if (users && kinds.has('group') && kinds.has('contact')) return sql``;
+  const ors: RawBuilder<unknown>[] = [];
+  if (users) ors.push(sql`st.user_id is not null`);
+  if (kinds.has('group')) ors.push(sql`st.group_id is not null`);
+  if (kinds.has('contact')) ors.push(sql`st.contact_id is not null`);
+  return sql` and (${sql.join(ors, sql` or `)})`;
+}
+
+/** The rows of one name word's range, in byte order, at most `limit` (a literal or a gate). */
+function termRange(tenantId: string, t: string, kinds: Set<LookupKind>, limit: RawBuilder<unknown>) {
+  return sql`select st.user_id, st.group_id, st.contact_id, st.term as matched from search_terms as st
+    where st.tenant_id = ${tenantId} and ${startsWith('st.term', t)}${kindFilter(kinds)} order by st.term limit ${limit}`;
+}
+
+/** Every other word prefixes some word of the row's owner. */
+function probes(others: string[]): RawBuilder<unknown> {
+  return sql.join(others.flatMap((t) => (['user_id', 'group_id', 'contact_id'] as const).map((col) =>
+    sql`(st.${sql.raw(col)} is null or exists (select 1 from search_terms as x where x.${sql.raw(col)} = st.${sql.raw(col)} and ${startsWith('x.term', t)}))`)), sql` and `);
+}
+
+/** `n`'s arms: one word; several with the driver known; or several, each arm gated on `rc`'s choice. */
+function nameArms(r: AutocompleteRead, drive: string | null): RawBuilder<unknown>[] {
+  const { tenantId, tokens, kinds, limit } = r;
+  if (tokens.length === 1) return [sql`select * from (${termRange(tenantId, tokens[0]!, kinds, lit(namePool(limit)))}) as n0`];
+  const { hits, scan } = multiPool(limit);
+  const arm = (d: string, i: number, gate: RawBuilder<unknown>) =>
+    sql`select * from (select st.user_id, st.group_id, st.contact_id, st.matched from (${termRange(tenantId, d, kinds, gate)}) as st
+      where ${probes(tokens.filter((t) => t !== d))} order by st.matched limit ${lit(hits)}) as ${sql.raw(`n${i}`)}`;
+  if (drive !== null) return [arm(drive, 0, lit(scan))];
+  return tieOrder(tokens).map((t, i) => arm(t, i, sql`(case when (select k from rc) = ${lit(i)} then ${lit(scan)} else 0 end)`));
+}
+
+/** The words in the order that breaks a tie of counts: longest first, then as typed. */
+function tieOrder(tokens: string[]): string[] {
+  return tokens.map((t, i) => ({ t, i })).sort((a, b) => b.t.length - a.t.length || a.i - b.i).map((x) => x.t);
+}
+
+/** `rc`: the position (in tieOrder) of the word with the fewest index entries, counted up to RARITY_CAP. */
+function rarest(tenantId: string, tokens: string[]): RawBuilder<unknown> {
+  const counts = tieOrder(tokens).map((t, i) =>
+    sql`select ${lit(i)} as k, (select count(*) from (select 1 as one from search_terms where tenant_id = ${tenantId} and ${startsWith('term', t)} limit ${lit(RARITY_CAP)}) as r) as n`);
+  return sql`select k from (${sql.join(counts, sql` union all `)}) as c order by n, k limit 1`;
+}
+
 /**
- * The details ranking needs, by `kind:id`, in ONE statement: an arm per kind (users, groups,
- * contacts) with the same columns; address and connection name as scalar subqueries (cheap to
- * plan, unlike a many-table join). IN lists padded to a power of two (few distinct texts).
+ * The driving word of a query of more than GATED_MAX words, by a statement of its own: the one with
+ * the fewest index entries (counted up to RARITY_CAP; ties to the longest, then the first).
  */
-interface DetailRow {
-  tag: string;
-  id: string;
+async function drivingToken(db: Kysely<Database>, tenantId: string, tokens: string[]): Promise<string> {
+  const row = (await sql<{ k: number | string }>`${rarest(tenantId, tokens)} ${PREPARED}`.execute(db)).rows[0];
+  return tieOrder(tokens)[Number(row?.k ?? 0)]!;
+}
+
+/** `a`'s arms: users' and groups' addresses, contacts' addresses, each the first rows of its range. */
+function addressArms(r: AutocompleteRead, prefix: string): RawBuilder<unknown>[] {
+  const { tenantId, kinds } = r;
+  const pool = lit(addressPool(r.limit));
+  const arms: RawBuilder<unknown>[] = [];
+  const users = kinds.has('user') || kinds.has('public_folder');
+  if (users || kinds.has('group')) {
+    const only = !users ? sql` and group_id is not null` : !kinds.has('group') ? sql` and user_id is not null` : sql``;
+    arms.push(sql`select * from (select user_id, group_id, ${NULL_TEXT} as contact_id, address as matched from addresses
+      where tenant_id = ${tenantId} and ${startsWith('address', prefix)}${only} order by address limit ${pool}) as h`);
+  }
+  if (kinds.has('contact')) {
+    arms.push(sql`select * from (select ${NULL_TEXT} as user_id, ${NULL_TEXT} as group_id, ca.contact_id, ca.address as matched
+      from contact_addresses as ca inner join contacts as c on c.id = ca.contact_id
+      where c.tenant_id = ${tenantId} and ${startsWith('ca.address', prefix)} order by ca.address limit ${pool}) as s`);
+  }
+  return arms;
+}
+
+/** The details arms: one row per wanted user, group, contact (ids in the owner columns, `src` the kind). */
+function detailArms(r: AutocompleteRead): RawBuilder<unknown>[] {
+  const { tenantId, kinds } = r;
+  const conn = (t: string) => sql`(select c.name from connections as c where c.id = ${sql.raw(t)}.connection_id)`;
+  const arms: RawBuilder<unknown>[] = [];
+  if (kinds.has('user') || kinds.has('public_folder')) {
+    arms.push(sql`select 'user', u.id, ${NULLS(3)}, u.display_name, u.given_name, u.surname, u.state, u.kind, ${conn('u')},
+      (select a.address from addresses as a where a.user_id = u.id and a.role = 'primary')
+      from users as u where u.tenant_id = ${tenantId} and u.id in (select user_id from w)`);
+  }
+  if (kinds.has('group')) {
+    arms.push(sql`select 'group', ${NULL_TEXT}, g.id, ${NULLS(2)}, g.name, ${NULLS(4)}, ${conn('g')},
+      (select a.address from addresses as a where a.group_id = g.id and a.role = 'group')
+      from groups as g where g.tenant_id = ${tenantId} and g.id in (select group_id from w)`);
+  }
+  if (kinds.has('contact')) {
+    arms.push(sql`select 'contact', ${NULLS(2)}, ct.id, ${NULL_TEXT}, ct.name, ${NULLS(4)}, ${conn('ct')},
+      (select min(ca.address) from contact_addresses as ca where ca.contact_id = ct.id)
+      from contacts as ct where ct.tenant_id = ${tenantId} and ct.id in (select contact_id from w)`);
+  }
+  return arms;
+}
+
+interface Row {
+  src: string;
+  user_id: string | null;
+  group_id: string | null;
+  contact_id: string | null;
+  matched: string | null;
   display_name: string | null;
   given_name: string | null;
   surname: string | null;
@@ -176,53 +205,58 @@ interface DetailRow {
   address: string | null;
 }
 
-export async function loadDetails(db: Kysely<Database>, tenantId: string, userIds: string[], groupIds: string[], contactIds: string[]): Promise<Map<string, Details>> {
-  const arms: Arm<DetailRow>[] = [];
-  if (userIds.length > 0) {
-    arms.push(db.selectFrom('users as u').select((eb) => [
-      sql<string>`'user'`.as('tag'), 'u.id', 'u.display_name', 'u.given_name', 'u.surname', 'u.state', 'u.kind',
-      eb.selectFrom('connections as c').select('c.name').whereRef('c.id', '=', 'u.connection_id').as('connection'),
-      eb.selectFrom('addresses as a').select('a.address').whereRef('a.user_id', '=', 'u.id').where('a.role', '=', 'primary').as('address'),
-    ]).where('u.tenant_id', '=', tenantId).where('u.id', 'in', padIn(userIds)) as Arm<DetailRow>);
+/** R61: every match of the query and the details of the objects ranking needs, in one statement. */
+export async function readAutocomplete(db: Kysely<Database>, r: AutocompleteRead): Promise<AutocompleteRows> {
+  const gated = r.tokens.length >= 2 && r.tokens.length <= GATED_MAX;
+  const drive = r.tokens.length > GATED_MAX ? await drivingToken(db, r.tenantId, r.tokens) : null;
+  const names = r.tokens.length === 0 ? [] : nameArms(r, drive);
+  const addresses = r.prefix === null ? [] : addressArms(r, r.prefix);
+  if (names.length === 0 && addresses.length === 0) return { found: [], details: new Map() };
+
+  const ctes: RawBuilder<unknown>[] = [];
+  if (gated) ctes.push(sql`rc as materialized (${rarest(r.tenantId, r.tokens)})`);
+  if (names.length > 0) ctes.push(sql`n as materialized (${sql.join(names, sql` union all `)})`);
+  if (addresses.length > 0) ctes.push(sql`a as materialized (${sql.join(addresses, sql` union all `)})`);
+  const wanted: RawBuilder<unknown>[] = [];
+  if (names.length > 0) wanted.push(sql`select user_id, group_id, contact_id from n`);
+  if (addresses.length > 0) {
+    // Address-only matches rank below every name match: when the names fill the limit, only exact
+    // addresses can still enter the result (autocomplete.ts ranks; this only spares their details).
+    const room = names.length === 0 ? sql`` : sql` or (select count(*) from (select distinct user_id, group_id, contact_id from n) as d) < ${lit(r.limit)}`;
+    wanted.push(sql`select user_id, group_id, contact_id from a where matched = ${r.prefix}${room}`);
   }
-  if (groupIds.length > 0) {
-    arms.push(db.selectFrom('groups as g').select((eb) => [
-      sql<string>`'group'`.as('tag'), 'g.id', 'g.name as display_name', NULL_TEXT.as('given_name'), NULL_TEXT.as('surname'), NULL_TEXT.as('state'), NULL_TEXT.as('kind'),
-      eb.selectFrom('connections as c').select('c.name').whereRef('c.id', '=', 'g.connection_id').as('connection'),
-      eb.selectFrom('addresses as a').select('a.address').whereRef('a.group_id', '=', 'g.id').where('a.role', '=', 'group').as('address'),
-    ]).where('g.tenant_id', '=', tenantId).where('g.id', 'in', padIn(groupIds)) as Arm<DetailRow>);
-  }
-  if (contactIds.length > 0) {
-    arms.push(db.selectFrom('contacts as ct').select((eb) => [
-      sql<string>`'contact'`.as('tag'), 'ct.id', 'ct.name as display_name', NULL_TEXT.as('given_name'), NULL_TEXT.as('surname'), NULL_TEXT.as('state'), NULL_TEXT.as('kind'),
-      eb.selectFrom('connections as c').select('c.name').whereRef('c.id', '=', 'ct.connection_id').as('connection'),
-      eb.selectFrom('contact_addresses as ca').select((e) => e.fn.min('ca.address').as('m')).whereRef('ca.contact_id', '=', 'ct.id').as('address'),
-    ]).where('ct.tenant_id', '=', tenantId).where('ct.id', 'in', padIn(contactIds)) as unknown as Arm<DetailRow>);
-  }
-  const out = new Map<string, Details>();
-  if (arms.length === 0) return out;
-  let q = arms[0]!;
-  for (const arm of arms.slice(1)) q = q.unionAll(arm);
-  for (const r of await q.modifyEnd(PREPARED).execute()) {
-    const address = r.address ?? null;
-    if (r.tag === 'user') {
-      const given = [r.given_name, r.surname].filter((x) => x !== null && x !== '').join(' ');
-      const name = r.display_name ?? (given === '' ? null : given);
+  ctes.push(sql`w as materialized (${sql.join(wanted, sql` union all `)})`);
+
+  const selects: RawBuilder<unknown>[] = [];
+  if (names.length > 0) selects.push(sql`select 'name' as src, user_id, group_id, contact_id, matched, ${DETAIL_COLUMNS} from n`);
+  if (addresses.length > 0) selects.push(sql`select 'address' as src, user_id, group_id, contact_id, matched, ${DETAIL_COLUMNS} from a`);
+  selects.push(...detailArms(r));
+  const q = sql<Row>`with ${sql.join(ctes)} ${sql.join(selects, sql` union all `)} ${PREPARED}`;
+  const rows = (await q.execute(db)).rows;
+
+  const found: MatchRow[] = [];
+  const details = new Map<string, Details>();
+  for (const row of rows) {
+    if (row.src === 'name' || row.src === 'address') {
+      found.push({ src: row.src, user_id: row.user_id, group_id: row.group_id, contact_id: row.contact_id, matched: row.matched! });
+    } else if (row.src === 'user') {
+      const given = [row.given_name, row.surname].filter((x) => x !== null && x !== '').join(' ');
+      const name = row.display_name ?? (given === '' ? null : given);
       const words = foldWords(name);
       const wholeNames = [words.join(' ')];
-      if (r.display_name !== null && given !== '') wholeNames.push(foldWords(given).join(' '));
-      out.set(`user:${r.id}`, {
-        kind: r.kind === 'public_folder' ? 'public_folder' : 'user', name, address, state: r.state as UserState, connection: r.connection ?? null,
+      if (row.display_name !== null && given !== '') wholeNames.push(foldWords(given).join(' '));
+      details.set(`user:${row.user_id!}`, {
+        kind: row.kind === 'public_folder' ? 'public_folder' : 'user', name, address: row.address, state: row.state as UserState, connection: row.connection,
         wholeNames, firstWord: words[0] ?? null,
       });
     } else {
-      const words = foldWords(r.display_name);
-      out.set(`${r.tag}:${r.id}`, {
-        kind: r.tag === 'group' ? 'group' : 'contact', name: r.display_name, address, state: null, connection: r.connection ?? null,
+      const words = foldWords(row.display_name);
+      const id = row.src === 'group' ? row.group_id! : row.contact_id!;
+      details.set(`${row.src}:${id}`, {
+        kind: row.src === 'group' ? 'group' : 'contact', name: row.display_name, address: row.address, state: null, connection: row.connection,
         wholeNames: [words.join(' ')], firstWord: words[0] ?? null,
       });
     }
   }
-  return out;
+  return { found, details };
 }
-

@@ -93,6 +93,48 @@ forEachDialect('autocomplete (R61)', (open) => {
     assert.deepEqual(brief(await autocomplete(db, { tenantId: 'tenant-1', query: 'kaye j' })).sort(), ['user:Jnr Kaye:name_first_word', 'user:Jp Kaye:name_first_word']);
   });
 
+  test('R61 multi-word: the rarest word drives the scan (its word is `matched`), a tie goes to the longest; more than four words too', async () => {
+    const { db } = await open();
+    await seedDirectory(db);
+    // A five-word name: up to four words the driving word is chosen inside the one statement,
+    // beyond four by a statement of its own first; both give the same answer.
+    const cruz = person('u-cruz', 'maria.cruz@example.com', 'Maria', 'de la Cruz Ortega');
+    await syncSnapshot(db, snapshot({ users: [...USERS.filter((u) => u.anchor !== 'u-joan'), cruz], groups: GROUPS, contacts: CONTACTS }), { settings: { options: OPTIONS } });
+    const one = async (query: string, kinds?: Parameters<typeof autocomplete>[1]['kinds']) => {
+      const r = await autocomplete(db, { tenantId: 'tenant-1', query, ...(kinds === undefined ? {} : { kinds }) });
+      return r.results.map((h) => `${h.name}:${h.match}:${h.matched}`);
+    };
+    assert.deepEqual(await one('smith jo'), ['Joseph Smith:name_first_word:smith'], 'smith (1 word) is rarer than jo (many)');
+    assert.deepEqual(await one('jo smith'), ['Joseph Smith:name_first_word:smith']);
+    assert.deepEqual(await one('smith joseph'), ['Joseph Smith:name_first_word:joseph'], 'a tie (1 and 1): the longer word drives');
+    assert.deepEqual(await one('kaye jp'), ['Jp Kaye:name_first_word:jp'], 'jp (1) is rarer than kaye (2)');
+    assert.deepEqual(await one('jo board', ['group']), ['Jobs Board:name_first_word:board']);
+    assert.deepEqual(await one('jo board', ['user', 'contact']), []);
+    assert.deepEqual(await one('de la cruz ortega'), ['Maria de la Cruz Ortega:name_word:ortega'], 'four words: a tie, the longest drives');
+    assert.deepEqual(await one('maria de la cruz o'), ['Maria de la Cruz Ortega:name_first_word:maria'], 'five words: a tie, the longest drives');
+    assert.deepEqual(await one('o cruz la de maria'), ['Maria de la Cruz Ortega:name_first_word:maria']);
+    assert.deepEqual(await one('Maria de la Cruz Ortega'), ['Maria de la Cruz Ortega:exact_name:ortega']);
+    assert.deepEqual(await one('maria de la cruz x'), []);
+    assert.deepEqual(await one('maria de la cruz ortega jo'), []);
+  });
+
+  test('R61 address-only matches rank below names: when names fill the limit only an exact address joins them', async () => {
+    const { db } = await open();
+    await seedTenant(db);
+    await syncSnapshot(db, snapshot({ users: [
+      person('u-1', 'ann.one@example.com', 'Anna', 'Examples Comer'),
+      person('u-2', 'ann.two@example.com', 'Annie', 'Example Comte'),
+      person('u-3', 'ann@example.com', 'Zed', 'Zulu'),
+    ] }), { settings: { options: OPTIONS } });
+    const names = async (query: string, limit: number) => brief(await autocomplete(db, { tenantId: 'tenant-1', query, limit }));
+    assert.deepEqual(await names('ann@example.co', 3), ['user:Anna Examples Comer:name_first_word', 'user:Annie Example Comte:name_first_word', 'user:Zed Zulu:address']);
+    assert.deepEqual(await names('ann@example.co', 2), ['user:Anna Examples Comer:name_first_word', 'user:Annie Example Comte:name_first_word']);
+    assert.deepEqual(await names('ann@example.com', 2), ['user:Zed Zulu:exact_address', 'user:Anna Examples Comer:name_first_word']);
+    assert.deepEqual(await names('ann@example.com', 1), ['user:Zed Zulu:exact_address']);
+    assert.deepEqual(await names('ann.t', 10), ['user:Annie Example Comte:address']);
+    assert.deepEqual(await names('@', 10), []);
+  });
+
   test('R61 addresses: exact primary and alias first; a contact address; the query as an address prefix', async () => {
     const { db } = await open();
     await seedDirectory(db);

@@ -13,8 +13,8 @@
  * the whole query prefixes an address. Every query names the tenant: no other tenant's object can
  * appear.
  *
- * Two statements per query (src/lookup/autocomplete-reads.ts): every match, then the details
- * ranking needs.
+ * One statement per query (src/lookup/autocomplete-reads.ts): every match and the details ranking
+ * needs (a second one first only for a query of more than four words, to find the rarest).
  */
 import type { Kysely } from 'kysely';
 import { foldText } from '../core/fold.ts';
@@ -22,7 +22,7 @@ import { normalizeDomain } from '../core/address.ts';
 import { RosterError } from '../core/errors.ts';
 import type { UserState } from '../core/model.ts';
 import type { Database } from '../store/schema.ts';
-import { drivingToken, loadDetails, matches } from './autocomplete-reads.ts';
+import { readAutocomplete } from './autocomplete-reads.ts';
 
 export type LookupKind = 'user' | 'public_folder' | 'group' | 'contact';
 export const LOOKUP_KINDS: readonly LookupKind[] = ['user', 'public_folder', 'group', 'contact'];
@@ -140,8 +140,7 @@ function cmpText(a: string, b: string): number {
  */
 export async function autocomplete(db: Kysely<Database>, input: AutocompleteInput): Promise<AutocompleteResult> {
   const { tokens, addressPrefix, limit, kinds } = parseQuery(input);
-  const drive = tokens.length === 0 ? null : await drivingToken(db, input.tenantId, tokens);
-  const found = await matches(db, input.tenantId, drive === null ? null : { drive, others: tokens.filter((t) => t !== drive) }, addressPrefix, kinds, limit);
+  const { found, details } = await readAutocomplete(db, { tenantId: input.tenantId, tokens, prefix: addressPrefix, kinds, limit });
   const named = found.filter((r) => r.src === 'name');
   const addressed = found.filter((r) => r.src !== 'name');
   const cands = new Map<string, Candidate>();
@@ -164,10 +163,8 @@ export async function autocomplete(db: Kysely<Database>, input: AutocompleteInpu
     offer('contact', r.contact_id, match, r.matched);
   }
   // Address-only matches rank below every name match: when the names fill the limit, only exact
-  // addresses can still enter the result, so the others are not even loaded.
+  // addresses can still enter the result (the read loads no details for the others either).
   const wanted = [...cands.values()].filter((c) => nameHits < limit || c.match !== 'address');
-  const idsOf = (k: Candidate['kind']) => wanted.filter((c) => c.kind === k).map((c) => c.id);
-  const details = await loadDetails(db, input.tenantId, idsOf('user'), idsOf('group'), idsOf('contact'));
   const whole = tokens.join(' ');
   const hits: Ranked[] = [];
   for (const c of wanted) {
