@@ -1,6 +1,7 @@
 /**
  * Internal shapes shared by the planRun passes (plan-*.ts). Not part of the public model.
  */
+import { domainOf } from './address.ts';
 import type { Address, DirUser, EntryIssue, RunIssue, SkipReason, StoreUser } from './model.ts';
 
 /** How a run treats a matched store user. */
@@ -23,9 +24,12 @@ export interface Candidate {
   mode: EntryMode;
   /** The primary the user will have: the entry's (directory) or the user's (supplemental). */
   primaryClaim: Address;
-  /** Alias addresses it asks for, qualifying (R13), sorted, primaryClaim excluded. */
+  /**
+   * Alias addresses it asks for, qualifying (R13), sorted, primaryClaim excluded. May be the
+   * entry's own `aliases` array: never mutate it, and copy it into a plan op.
+   */
   aliasClaims: Address[];
-  /** Filled by the claim pass: aliases won, sorted. */
+  /** Filled by the claim pass: aliases won, sorted. May be `aliasClaims` itself (same rules). */
   aliases: Address[];
 }
 
@@ -42,6 +46,24 @@ export class IssueList {
 
 /** Skipped entries by anchor, with the value concerned (R6). */
 export type SkipMap = Map<string, { entry: DirUser; reason: SkipReason; value: string | null }>;
+
+/** Whether the domain of an address (domainOf) is one of the tenant's managed domains. */
+export type ManagedCheck = (address: Address) => boolean;
+
+/**
+ * The ManagedCheck of a set of domains. With a few domains it compares the address's tail with
+ * each (no sliced domain string to allocate and hash: it runs two or three times per entry).
+ */
+export function managedCheck(domains: ReadonlySet<string>): ManagedCheck {
+  if (domains.size > 8) return (a) => domains.has(domainOf(a));
+  const list = [...domains];
+  return (a) => {
+    // domainOf: what follows the first '@', or the whole value when there is none (at = -1).
+    const n = a.length - a.indexOf('@') - 1;
+    for (const d of list) if (d.length === n && a.endsWith(d)) return true;
+    return false;
+  };
+}
 
 /** Byte-order-like comparison used for every deterministic sort (code units; addresses are lower-case). */
 export function cmp(a: string, b: string): number {

@@ -2,22 +2,37 @@
  * First pass of planRun: member DN resolution, R30 exceptions (transitive, cycle-safe) and the
  * per-entry checks that do not depend on other entries (R3, R4, R6 precedence).
  */
-import { domainOf } from './address.ts';
 import { normalizeDn } from './dn.ts';
 import { expandMembers } from './groups.ts';
 import type { DirContact, DirectorySnapshot, DirGroup, DirUser, RunSettings, SkipReason } from './model.ts';
+import type { ManagedCheck } from './plan-context.ts';
 
 /** Member DNs of every group read (in scope and D8 out-of-scope excepted groups), resolved once. */
 export interface ResolvedMembers {
   /**
-   * Group anchor → member anchors, deduplicated: first those resolved from user entries, then the
-   * others (groups, contacts), each part in read order.
+   * Group anchor → member anchors, one per entry named: first those resolved from user entries,
+   * then the others (groups, contacts), each part in read order. Two entries sharing an anchor
+   * (not possible in one directory) are both listed: readers treat the list as a set.
    */
   anchors: Map<string, string[]>;
   /** Group anchor → how many of its `anchors`, at the start, were resolved from user entries of the read. */
   userCount: Map<string, number>;
   /** Group anchor → member DNs that name no entry of the read (D7 'unresolved_member'). */
   unresolved: Map<string, string[]>;
+}
+
+/**
+ * normalizeDn(dn), without its work for a DN that it would return unchanged: printable ASCII with
+ * no upper-case letter, space, ';', '\\' or '"' (most DNs an OpenLDAP server returns). One pass
+ * over the characters instead of a lower-casing and a regular expression, for every entry and
+ * member DN of a read.
+ */
+function dnKey(dn: string): string {
+  for (let i = 0; i < dn.length; i++) {
+    const c = dn.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f || (c >= 0x41 && c <= 0x5a) || c === 0x3b || c === 0x5c || c === 0x22) return normalizeDn(dn);
+  }
+  return dn;
 }
 
 /**
@@ -35,10 +50,10 @@ export function resolveMembers(snapshot: DirectorySnapshot, readContacts: boolea
   const g0 = users.length;
   const o0 = g0 + groups.length;
   const c0 = o0 + outOfScope.length;
-  for (let i = contacts.length - 1; i >= 0; i--) byDn.set(normalizeDn((contacts[i] as DirContact).dn), c0 + i);
-  for (let i = outOfScope.length - 1; i >= 0; i--) byDn.set(normalizeDn((outOfScope[i] as DirGroup).dn), o0 + i);
-  for (let i = groups.length - 1; i >= 0; i--) byDn.set(normalizeDn((groups[i] as DirGroup).dn), g0 + i);
-  for (let i = users.length - 1; i >= 0; i--) byDn.set(normalizeDn((users[i] as DirUser).dn), i);
+  for (let i = contacts.length - 1; i >= 0; i--) byDn.set(dnKey((contacts[i] as DirContact).dn), c0 + i);
+  for (let i = outOfScope.length - 1; i >= 0; i--) byDn.set(dnKey((outOfScope[i] as DirGroup).dn), o0 + i);
+  for (let i = groups.length - 1; i >= 0; i--) byDn.set(dnKey((groups[i] as DirGroup).dn), g0 + i);
+  for (let i = users.length - 1; i >= 0; i--) byDn.set(dnKey((users[i] as DirUser).dn), i);
   const anchorOf = (k: number): string =>
     k < g0 ? (users[k] as DirUser).anchor
     : k < o0 ? (groups[k - g0] as DirGroup).anchor
@@ -47,24 +62,25 @@ export function resolveMembers(snapshot: DirectorySnapshot, readContacts: boolea
   const anchors = new Map<string, string[]>();
   const userCount = new Map<string, number>();
   const unresolved = new Map<string, string[]>();
-  const seen = new Set<string>();
+  // Entry k was last listed for the group numbered seenIn[k] (from 1): a member named twice is listed once.
+  const seenIn = new Int32Array(c0 + contacts.length);
+  let groupNo = 0;
   for (const list of [groups, outOfScope]) {
     for (const g of list) {
       if (anchors.has(g.anchor)) continue;
-      seen.clear();
+      groupNo++;
       const fromUsers: string[] = [];
       const others: string[] = [];
       const missing: string[] = [];
       for (const dn of g.memberDns) {
-        const k = byDn.get(normalizeDn(dn));
+        const k = byDn.get(dnKey(dn));
         if (k === undefined) {
           missing.push(dn);
           continue;
         }
-        const a = anchorOf(k);
-        if (seen.has(a)) continue;
-        seen.add(a);
-        (k < g0 ? fromUsers : others).push(a);
+        if (seenIn[k] === groupNo) continue;
+        seenIn[k] = groupNo;
+        (k < g0 ? fromUsers : others).push(anchorOf(k));
       }
       userCount.set(g.anchor, fromUsers.length);
       for (const a of others) fromUsers.push(a);
@@ -96,7 +112,7 @@ export function precheckEntry(
   entry: DirUser,
   settings: RunSettings,
   excepted: ReadonlySet<string>,
-  managed: ReadonlySet<string>,
+  isManaged: ManagedCheck,
 ): { reason: SkipReason; value: string | null } | null {
   if (entry.kind === 'public_folder' && !settings.options.syncPublicFolders) {
     return { reason: 'public_folder_not_synced', value: null };
@@ -110,6 +126,6 @@ export function precheckEntry(
     }
     return { reason: 'no_address', value: null };
   }
-  if (!managed.has(domainOf(entry.primary))) return { reason: 'unmanaged_domain', value: entry.primary };
+  if (!isManaged(entry.primary)) return { reason: 'unmanaged_domain', value: entry.primary };
   return null;
 }

@@ -1,9 +1,8 @@
 /**
  * R11/D6 matching of eligible entries to store users, and each candidate's address claims (R13, R14).
  */
-import { domainOf } from './address.ts';
 import type { Address, DirUser, RunSettings, StoreUser } from './model.ts';
-import { type Candidate, type EntryMode, type IssueList, cmp } from './plan-context.ts';
+import { type Candidate, type EntryMode, type IssueList, type ManagedCheck, cmp } from './plan-context.ts';
 
 /**
  * Indexes of the tenant's users, built once per run. The maps hold positions in `users`; what a
@@ -133,13 +132,16 @@ export function matchEntries(
 }
 
 /** True when `aliases` is strictly sorted (so unique), lacks `primary`, and every domain is managed. */
-function allQualify(aliases: readonly Address[], primary: Address, managed: ReadonlySet<string>): boolean {
+function allQualify(aliases: readonly Address[], primary: Address, isManaged: ManagedCheck): boolean {
   for (let i = 0; i < aliases.length; i++) {
     const a = aliases[i] as Address;
-    if (a === primary || (i > 0 && !((aliases[i - 1] as Address) < a)) || !managed.has(domainOf(a))) return false;
+    if (a === primary || (i > 0 && !((aliases[i - 1] as Address) < a)) || !isManaged(a)) return false;
   }
   return true;
 }
+
+/** The claims of a candidate that has none yet (frozen ones keep it): never mutated, never in a plan. */
+const NO_ADDRESSES: Address[] = Object.freeze([]) as unknown as Address[];
 
 function modeOf(user: StoreUser | null): EntryMode {
   if (user === null) return 'directory';
@@ -158,7 +160,7 @@ export function buildCandidate(
   idx: UserIndex,
   pos: number,
   by: number,
-  managed: ReadonlySet<string>,
+  isManaged: ManagedCheck,
   exceptedAliases: ReadonlySet<string>,
   issues: IssueList,
 ): Candidate {
@@ -172,21 +174,22 @@ export function buildCandidate(
     matchedBy: BY_NAME[by] ?? null,
     mode,
     primaryClaim: mode === 'directory' ? entryPrimary : (user as StoreUser).primary,
-    aliasClaims: [],
-    aliases: [],
+    aliasClaims: NO_ADDRESSES,
+    aliases: NO_ADDRESSES,
   };
   if (mode === 'frozen') return c;
-  const primaryManaged = managed.has(domainOf(c.primaryClaim));
-  if (mode === 'directory' && primaryManaged && exceptedAliases.size === 0 && allQualify(entry.aliases, c.primaryClaim, managed)) {
-    // The common case: the entry's aliases all qualify and are already the claim list.
-    c.aliasClaims = entry.aliases.slice();
+  const primaryManaged = isManaged(c.primaryClaim);
+  if (mode === 'directory' && primaryManaged && exceptedAliases.size === 0 && allQualify(entry.aliases, c.primaryClaim, isManaged)) {
+    // The common case: the entry's aliases all qualify and are already the claim list. Shared with
+    // the entry, not copied: a plan op never holds it (planCandidate copies it into add_user).
+    c.aliasClaims = entry.aliases;
     return c;
   }
   const wanted = mode === 'supplemental' ? [entryPrimary, ...entry.aliases] : entry.aliases;
   const claims = new Set<Address>(mode === 'supplemental' ? (user as StoreUser).aliases : []);
   for (const a of wanted) {
     if (a === c.primaryClaim || claims.has(a)) continue;
-    if (!primaryManaged || !managed.has(domainOf(a))) {
+    if (!primaryManaged || !isManaged(a)) {
       issues.add(entry.anchor, entry.dn, {
         code: 'alias_unmanaged_domain',
         value: a,

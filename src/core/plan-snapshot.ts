@@ -25,6 +25,14 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
   return true;
 }
 
+/** `sorted` without repeated values (adjacent once sorted), in place. */
+function uniqueSorted(sorted: string[]): string[] {
+  let n = 0;
+  for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[n - 1]) sorted[n++] = sorted[i] as string;
+  sorted.length = n;
+  return sorted;
+}
+
 /** The members of a group that a membership may name: those resolved from user entries, and the others that are `known`. */
 function knownMembers(members: ResolvedMembers, groupAnchor: string, known: (anchor: string) => boolean): string[] {
   const all = members.anchors.get(groupAnchor);
@@ -97,7 +105,7 @@ export function planSnapshot(input: SnapshotInput, issues: IssueList): { ops: Pl
     }
     // Excepted members are dropped silently: they are not part of the run (R30).
     // The default sort orders strings by code units, as cmp does, without a comparator call per step.
-    const want = knownMembers(members, g.anchor, known).sort();
+    const want = uniqueSorted(knownMembers(members, g.anchor, known).sort());
     const have = stored?.memberAnchors ?? [];
     if (!sameList(want, have)) {
       const haveSet = new Set(have);

@@ -90,7 +90,9 @@ export function planCandidate(
   if (u !== null && c.mode === 'directory' && unchangedDirectoryUser(c, u, settings.connectionId)) return NO_OPS;
   const want = desiredFields(c, settings.connectionId);
   if (u === null) {
-    return [{ op: 'add_user', anchor: c.entry.anchor, fields: want, aliases: c.aliases, archiveId: archiveIdOf.get(want.primary) ?? null }];
+    // The plan gets its own array, not the entry's (Candidate.aliasClaims may be shared with it).
+    const aliases = c.aliases === c.entry.aliases ? c.aliases.slice() : c.aliases;
+    return [{ op: 'add_user', anchor: c.entry.anchor, fields: want, aliases, archiveId: archiveIdOf.get(want.primary) ?? null }];
   }
   const ops: PlanOp[] = [];
   const set: Partial<UserFields> = {};

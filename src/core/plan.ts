@@ -9,7 +9,7 @@
  * Every pass uses Maps/Sets keyed by anchor, id or address: O(n log n) for n entries.
  */
 import type { Address, DirectorySnapshot, DirUser, Plan, PlanOp, RunCounts, RunSettings, SkipReason, SkippedEntry, StoreState, StoreUser } from './model.ts';
-import { type Candidate, IssueList, type SkipMap, cmp } from './plan-context.ts';
+import { type Candidate, IssueList, type SkipMap, cmp, managedCheck } from './plan-context.ts';
 import { computeExcepted, precheckEntry, resolveMembers } from './plan-eligibility.ts';
 import { type UserIndex, buildCandidate, indexUsers, matchEntries, yieldsToThisRun } from './plan-match.ts';
 import { settleClaims } from './plan-claims.ts';
@@ -23,7 +23,7 @@ import { sortIssues, sortOps, sortSkipped } from './plan-order.ts';
  */
 export function planRun(snapshot: DirectorySnapshot, store: StoreState, settings: RunSettings, now: string): Plan {
   const issues = new IssueList();
-  const managed = new Set(settings.managedDomains.map((d) => d.toLowerCase()));
+  const managed = managedCheck(new Set(settings.managedDomains.map((d) => d.toLowerCase())));
   const exceptedAliases = new Set<string>(settings.exceptions.aliases);
   // Entries keep the read's order: every output list is sorted at the end, and matching does not
   // depend on it (sorting 100,000 entries cost a quarter of a second per run).
