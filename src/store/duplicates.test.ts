@@ -245,6 +245,23 @@ forEachDialect('R63 duplicates', (open) => {
     assert.deepEqual((await listDuplicates(db, TENANT, { connectionId: OTHER_CONN })).map((f) => f.key), ['bob@example.com', 'sales@example.com']);
   });
 
+  test('R63 a tenant with thousands of repeated display names: every pair is a finding (the many-keys path)', async () => {
+    const { db } = await open();
+    await setup(db);
+    // 5,200 pairs: more repeated keys than one statement binds, so the key query runs again as a subquery.
+    const users: DirUser[] = [];
+    for (let i = 0; i < 5_200; i++) {
+      users.push(person(`p${i}a`, `p${i}a@example.com`, `Person ${i}`), person(`p${i}b`, `p${i}b@example.com`, `PERSON  ${i}`));
+    }
+    users.push(person('solo', 'solo@example.com', 'Only One'));
+    assert.equal((await sync(db, CONN, snap(users), T1)).status, 'succeeded');
+    const names = byKind(await listDuplicates(db, TENANT), 'display_name');
+    assert.equal(names.length, 5_200);
+    const f = one(names, 'display_name', 'person 4711');
+    assert.deepEqual(f.objects.map((o) => o.address).sort(), ['p4711a@example.com', 'p4711b@example.com']);
+    assert.equal(names.some((x) => x.key === 'only one'), false);
+  });
+
   test('R63 tenant isolation: the same names in another tenant are no duplicates, and its findings stay its own', async () => {
     const { db } = await open();
     await setup(db);

@@ -80,17 +80,37 @@ function duplicateKeys(table: 'users' | 'groups' | 'contacts', column: string, k
     where k <> '' group by k having count(*) > 1 and max(case when connection_id = ${s.connectionId} then 1 else 0 end) = 1`;
 }
 
+/** The keys `query` (a duplicateKeys statement) returns. */
+async function repeatedKeys(db: Kysely<Database>, query: RawBuilder<unknown>): Promise<string[]> {
+  return (await sql<{ k: string }>`${query}`.execute(db)).rows.map((r) => r.k);
+}
+
+/** Bound keys per IN list, far below both dialects' parameter limits. */
+const MAX_BOUND_KEYS = 5_000;
+
+/**
+ * The filter on repeated keys: the keys bound as an IN list (the common case: a few), or, for a
+ * tenant with thousands of repeated keys, the key statement itself again as a subquery.
+ */
+function keyFilter(keys: readonly string[], query: RawBuilder<unknown>): RawBuilder<unknown> {
+  return keys.length <= MAX_BOUND_KEYS ? sql.join(keys.map((k) => sql`${k}`)) : query;
+}
+
 const userKeyCol = (column: string): RawBuilder<unknown> => sql.ref(`u.${column}`);
 
 /** display_name, kerberos_name, ntlm_name among the tenant's users. */
 async function userRows(db: Kysely<Database>, s: Scope, kind: DuplicateKind, column: 'display_name' | 'kerberos_name' | 'ntlm_name'): Promise<DuplicateRow[]> {
   const key = (c: RawBuilder<unknown>) => (kind === 'display_name' ? nameKeySql(db, c) : loginKeySql(db, c));
+  // Keys first (one scan of the tenant's users); their rows only when some key repeats — most runs find none.
+  const keyQuery = duplicateKeys('users', column, key(sql.ref(column)), s);
+  const keys = await repeatedKeys(db, keyQuery);
+  if (keys.length === 0) return [];
   const rows = await sql<UserRow & { k: string; v: string }>`
     select t.*, p.address as primary_address from (
       select u.id, u.kind, u.connection_id, u.anchor, u.dn, u.display_name, ${userKeyCol(column)} as v, ${key(userKeyCol(column))} as k
       from users u where u.tenant_id = ${s.tenantId} and ${userKeyCol(column)} is not null) t
     left join addresses p on p.user_id = t.id and p.role = 'primary'
-    where t.k in (${duplicateKeys('users', column, key(sql.ref(column)), s)})`.execute(db);
+    where t.k in (${keyFilter(keys, keyQuery)})`.execute(db);
   return rows.rows.map((r) => ({ kind, key: r.k, value: r.v, object: userObject(s, r) }));
 }
 
@@ -100,11 +120,14 @@ async function namedRows(db: Kysely<Database>, s: Scope, table: 'groups' | 'cont
   const address = table === 'groups'
     ? sql`(select a.address from addresses a where a.group_id = t.id)`
     : sql`(select min(ca.address) from contact_addresses ca where ca.contact_id = t.id)`;
+  const keyQuery = duplicateKeys(table, 'name', nameKeySql(db, sql.ref('name')), s);
+  const keys = await repeatedKeys(db, keyQuery);
+  if (keys.length === 0) return [];
   const rows = await sql<NamedRow & { k: string }>`
     select t.*, ${address} as address from (
       select x.id, x.connection_id, x.anchor, x.dn, x.name, ${nameKeySql(db, sql.ref('x.name'))} as k
       from ${sql.table(table)} x where x.tenant_id = ${s.tenantId}) t
-    where t.k in (${duplicateKeys(table, 'name', nameKeySql(db, sql.ref('name')), s)})`.execute(db);
+    where t.k in (${keyFilter(keys, keyQuery)})`.execute(db);
   return rows.rows.map((r) => ({ kind, key: r.k, value: r.name, object: namedObject(s, table === 'groups' ? 'group' : 'contact', r) }));
 }
 
