@@ -47,12 +47,9 @@ interface Reader {
   ctx: (what: string, phase: ReadProgress['phase']) => SearchContext;
 }
 
-/**
- * Reads users (or public folders) into `out`; each DN also goes into `dnPool` as it is mapped
- * (while the string is fresh in the cache), for the group members to share (mapGroup).
- */
+/** Reads users (or public folders) into `out`. */
 async function readUsers(r: Reader, filter: string, kind: UserKind, netbios: string | null, phase: ReadProgress['phase'],
-  out: DirUser[], dnPool: Map<string, string>): Promise<void> {
+  out: DirUser[]): Promise<void> {
   const ctx = r.ctx(phase === 'users' ? 'users' : 'public folders', phase);
   const spec = { base: r.settings.baseDn, scope: 'sub' as const, filter, attributes: userAttributes(r.p), decodeOnly: userMappedAttributes(r.p),
     shareValues: userSharedAttributes(r.p),
@@ -64,7 +61,6 @@ async function readUsers(r: Reader, filter: string, kind: UserKind, netbios: str
       throw new RosterError('read_incomplete', `entry ${e.dn} has no anchor (${r.p.fields.anchor ?? 'anchor'}) while reading ${ctx.what} ` +
         `from ${ctx.server}: is the attribute readable by the bind account?`);
     }
-    dnPool.set(u.dn, u.dn);
     return u;
   };
   for await (const page of streamPages(r.client, spec, ctx, map)) {
@@ -126,14 +122,15 @@ export async function readDirectory(settings: ConnectionSettings, bindPassword: 
     }
     onProgress?.({ phase: 'users', entries: 0 });
     const users: DirUser[] = [];
-    // Member values mostly repeat users' DNs: they share the users' strings (dropped after the groups).
-    let dnPool: Map<string, string> | undefined = new Map();
-    await readUsers(r, p.userFilter, 'user', netbios, 'users', users, dnPool);
+    await readUsers(r, p.userFilter, 'user', netbios, 'users', users);
     if (settings.options.syncPublicFolders && p.publicFolderFilter !== null) {
       onProgress?.({ phase: 'public_folders', entries: 0 });
-      await readUsers(r, p.publicFolderFilter, 'public_folder', netbios, 'public_folders', users, dnPool);
+      await readUsers(r, p.publicFolderFilter, 'public_folder', netbios, 'public_folders', users);
     }
     onProgress?.({ phase: 'groups', entries: 0 });
+    // Member values mostly repeat users' DNs: they share the users' strings (dropped after the groups).
+    let dnPool: Map<string, string> | undefined = new Map();
+    for (const u of users) dnPool.set(u.dn, u.dn);
     const groups = await readGroups(conn.client, p, { base: settings.baseDn, filter: p.groupFilter, pageSize: settings.pageSize,
       rangeStep: opts.rangeStep, dnPool }, r.ctx('groups', 'groups'));
     dnPool = undefined;
