@@ -30,11 +30,18 @@ export interface ClaimContext {
    * from that user). Absent: nothing yields.
    */
   yields?: (address: Address) => boolean;
+  /** True when no address is held twice in the store (UserIndex.uniqueAddresses): a user owns each of its addresses. */
+  uniqueAddresses?: boolean;
 }
 
 export interface ClaimResult {
   /** Candidates (directory or supplemental) that keep their primary; aliases filled. */
   settled: Candidate[];
+  /**
+   * The first `stableCount` of `settled` are stable: they claim only addresses their user holds
+   * and owns, and keep them all.
+   */
+  stableCount: number;
   /** Candidates that lost their primary (R6 address_taken). */
   lost: Candidate[];
   /** The settled candidate that holds `address` after the run (its primary or an alias it won), or null. */
@@ -151,8 +158,9 @@ export function settleClaims(candidates: readonly Candidate[], ctx: ClaimContext
   for (const c of candidates) {
     if (c.mode === 'frozen') continue;
     const u = c.user;
-    if (u !== null && c.primaryClaim === u.primary && ctx.ownerOf(u.primary) === c.slot && sortedSubset(c.aliasClaims, u.aliases) &&
-      ownsAll(c.aliasClaims, c.slot, ctx)) stable.push(c);
+    // With unique addresses, the user owns what it holds: no lookup is needed.
+    if (u !== null && c.primaryClaim === u.primary && sortedSubset(c.aliasClaims, u.aliases) &&
+      (ctx.uniqueAddresses === true || (ctx.ownerOf(u.primary) === c.slot && ownsAll(c.aliasClaims, c.slot, ctx)))) stable.push(c);
     else moving.push(c);
   }
   let stableByUser: Map<number, Candidate> | undefined; // built on the first question
@@ -182,7 +190,7 @@ export function settleClaims(candidates: readonly Candidate[], ctx: ClaimContext
       };
       // The order of `settled` does not matter: planRun sorts every output.
       const settled = moving.length === 0 ? stable : stable.concat(moving);
-      return { settled, lost: lost.sort(rank), holderAfter };
+      return { settled, stableCount: stable.length, lost: lost.sort(rank), holderAfter };
     }
     lost.push(...losers);
     moving = moving.filter((c) => !losers.has(c));

@@ -22,20 +22,40 @@ export interface UserIndex {
   byAnchor: Map<string, number>;
   byPrimary: Map<Address, number>;
   byAlias: Map<Address, number>;
+  /**
+   * True when no address is held twice (as a primary or an alias, by one user or two): then every
+   * address of a user is owned by that user (ownerOf), and is the only alias entry of it. A store
+   * keeps addresses unique, so this is the usual case, and it spares a lookup per address.
+   */
+  uniqueAddresses: boolean;
 }
 
 /** Indexes `users`, which must be sorted by id (equal ids adjacent). */
 export function indexUsers(users: readonly StoreUser[], connectionId: string): UserIndex {
   const slot = new Int32Array(users.length);
-  const idx: UserIndex = { users, slot, byAnchor: new Map(), byPrimary: new Map(), byAlias: new Map() };
+  const byAnchor = new Map<string, number>();
+  const byPrimary = new Map<Address, number>();
+  const byAlias = new Map<Address, number>();
+  let aliases = 0;
   for (let i = 0; i < users.length; i++) {
     const u = users[i] as StoreUser;
     slot[i] = i > 0 && (users[i - 1] as StoreUser).id === u.id ? (slot[i - 1] as number) : i;
-    if (u.connectionId === connectionId && u.anchor !== null) idx.byAnchor.set(u.anchor, i);
-    idx.byPrimary.set(u.primary, i);
-    for (const a of u.aliases) idx.byAlias.set(a, i);
+    if (u.connectionId === connectionId && u.anchor !== null) byAnchor.set(u.anchor, i);
+    byPrimary.set(u.primary, i);
+    for (const a of u.aliases) byAlias.set(a, i);
+    aliases += u.aliases.length;
   }
-  return idx;
+  // Sizes tell whether an address repeats among primaries, or among aliases; then one look per alias among primaries.
+  let uniqueAddresses = byPrimary.size === users.length && byAlias.size === aliases;
+  if (uniqueAddresses) {
+    for (const a of byAlias.keys()) {
+      if (byPrimary.has(a)) {
+        uniqueAddresses = false;
+        break;
+      }
+    }
+  }
+  return { users, slot, byAnchor, byPrimary, byAlias, uniqueAddresses };
 }
 
 /**

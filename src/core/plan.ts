@@ -87,9 +87,9 @@ export function planRun(snapshot: DirectorySnapshot, store: StoreState, settings
   const kept = new Set(keptGroups(snapshot, excepted).map((g) => g.anchor));
   const blocked = new Set<Address>(store.foreignAddresses.map((f) => f.address));
   for (const g of store.groups) if (g.address !== null && kept.has(g.anchor)) blocked.add(g.address);
-  const { settled, lost, holderAfter } = settleClaims(
+  const { settled, stableCount, lost, holderAfter } = settleClaims(
     candidates,
-    { ownerOf: (a) => ownerOf(idx, a), blocked, yields: (a) => yieldingHolder(a) !== undefined },
+    { ownerOf: (a) => ownerOf(idx, a), blocked, yields: (a) => yieldingHolder(a) !== undefined, uniqueAddresses: idx.uniqueAddresses },
     issues,
   );
   for (const c of lost) skips.set(c.entry.anchor, { entry: c.entry, reason: 'address_taken', value: c.primaryClaim });
@@ -115,9 +115,13 @@ export function planRun(snapshot: DirectorySnapshot, store: StoreState, settings
     ops.push({ op: 'remove_alias', userId: from.id, address: a });
     issues.add(c.entry.anchor, c.entry.dn, { code: 'address_won_by_priority', value: a, detail: `from ${from.primary} of lower-priority connection ${from.connectionId}` });
   };
+  // A stable candidate claims only its own user's addresses; with unique addresses no other user
+  // holds them as an alias, so nothing yields to it (its user, a candidate, never yields).
+  const firstToCheck = idx.uniqueAddresses ? stableCount : 0;
   const anyAlias = idx.byAlias.size > 0;
-  for (const c of settled) {
-    if (anyAlias) {
+  for (let i = 0; i < settled.length; i++) {
+    const c = settled[i] as Candidate;
+    if (anyAlias && i >= firstToCheck) {
       if (c.primaryClaim !== c.user?.primary) takeFromYielding(c, c.primaryClaim);
       for (const a of c.aliases) takeFromYielding(c, a);
     }
