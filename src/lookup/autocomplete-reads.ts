@@ -132,11 +132,22 @@ function tieOrder(tokens: string[]): string[] {
   return tokens.map((t, i) => ({ t, i })).sort((a, b) => b.t.length - a.t.length || a.i - b.i).map((x) => x.t);
 }
 
-/** `rc`: the position (in tieOrder) of the word with the fewest index entries, counted up to RARITY_CAP. */
-function rarest(tenantId: string, tokens: string[]): RawBuilder<unknown> {
-  const counts = tieOrder(tokens).map((t, i) =>
-    sql`select ${lit(i)} as k, (select count(*) from (select 1 as one from search_terms where tenant_id = ${tenantId} and ${startsWith('term', t)} limit ${lit(RARITY_CAP)}) as r) as n`);
-  return sql`select k from (${sql.join(counts, sql` union all `)}) as c order by n, k limit 1`;
+/**
+ * The CTEs that find the rarest word: `c<i>` counts the index entries of the i-th word in tieOrder,
+ * up to RARITY_CAP for the first and up to the previous count for the others (a word is chosen only
+ * when it has fewer, so counting further is waste: same choice, fewer entries read); `rc` is the
+ * position of the word with the fewest (ties: the earlier in tieOrder).
+ */
+function rarityCtes(tenantId: string, tokens: string[]): RawBuilder<unknown>[] {
+  const order = tieOrder(tokens);
+  const ctes = order.map((t, i) => {
+    const cap = i === 0 ? lit(RARITY_CAP) : sql`(select n from ${sql.raw(`c${i - 1}`)})`;
+    return sql`${sql.raw(`c${i}`)} as materialized (select ${lit(i)} as k, count(*) as n from
+      (select 1 as one from search_terms where tenant_id = ${tenantId} and ${startsWith('term', t)} limit ${cap}) as r)`;
+  });
+  const all = sql.join(order.map((_, i) => sql`select k, n from ${sql.raw(`c${i}`)}`), sql` union all `);
+  ctes.push(sql`rc as materialized (select k from (${all}) as c order by n, k limit 1)`);
+  return ctes;
 }
 
 /**
@@ -144,7 +155,7 @@ function rarest(tenantId: string, tokens: string[]): RawBuilder<unknown> {
  * the fewest index entries (counted up to RARITY_CAP; ties to the longest, then the first).
  */
 async function drivingToken(db: Kysely<Database>, tenantId: string, tokens: string[]): Promise<string> {
-  const row = (await sql<{ k: number | string }>`${rarest(tenantId, tokens)} ${PREPARED}`.execute(db)).rows[0];
+  const row = (await sql<{ k: number | string }>`with ${sql.join(rarityCtes(tenantId, tokens))} select k from rc ${PREPARED}`.execute(db)).rows[0];
   return tieOrder(tokens)[Number(row?.k ?? 0)]!;
 }
 
@@ -214,7 +225,7 @@ export async function readAutocomplete(db: Kysely<Database>, r: AutocompleteRead
   if (names.length === 0 && addresses.length === 0) return { found: [], details: new Map() };
 
   const ctes: RawBuilder<unknown>[] = [];
-  if (gated) ctes.push(sql`rc as materialized (${rarest(r.tenantId, r.tokens)})`);
+  if (gated) ctes.push(...rarityCtes(r.tenantId, r.tokens));
   if (names.length > 0) ctes.push(sql`n as materialized (${sql.join(names, sql` union all `)})`);
   if (addresses.length > 0) ctes.push(sql`a as materialized (${sql.join(addresses, sql` union all `)})`);
   const wanted: RawBuilder<unknown>[] = [];

@@ -8,6 +8,13 @@
  *
  * Callers keep the number of distinct texts small: IN lists are padded to a power-of-two length
  * (padIn), so a connection holds a few dozen plans at most.
+ *
+ * A named statement is only planned once if PostgreSQL settles on its generic plan: after five
+ * custom plans it keeps the generic one unless that looks dearer than the custom ones did. A big
+ * statement whose estimates depend on the values (range bounds seen through the histogram) can lose
+ * that comparison and be re-planned on every call (pg_prepared_statements.custom_plans keeps
+ * growing): autocomplete hides such values from both plans as `(select cast($n as text))`
+ * (src/lookup/autocomplete-reads.ts).
  */
 import pg from 'pg';
 import { sql } from 'kysely';
