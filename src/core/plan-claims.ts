@@ -134,7 +134,7 @@ function round(
           winner = list === null ? (claimed as Candidate) : best(list);
         }
       }
-    } else if (!ctx.blocked.has(address)) {
+    } else if (ctx.blocked.size === 0 || !ctx.blocked.has(address)) {
       winner = list === null ? (claimed as Candidate) : best(list);
     }
     if (winner !== claimed) claimants.set(address, winner); // an existing key: the iteration is unaffected

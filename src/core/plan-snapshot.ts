@@ -107,7 +107,10 @@ export function planSnapshot(input: SnapshotInput, issues: IssueList): { ops: Pl
     // The default sort orders strings by code units, as cmp does, without a comparator call per step.
     const want = uniqueSorted(knownMembers(members, g.anchor, known).sort());
     const have = stored?.memberAnchors ?? [];
-    if (!sameList(want, have)) {
+    if (have.length === 0) {
+      // A new group, or one that had no members (every group of a first run): all are added.
+      if (want.length > 0) ops.push({ op: 'set_members', groupAnchor: g.anchor, add: want, remove: [] });
+    } else if (!sameList(want, have)) {
       const haveSet = new Set(have);
       const wantSet = new Set(want);
       const add = want.filter((a) => !haveSet.has(a));

@@ -92,7 +92,7 @@ export function planCandidate(
   if (u === null) {
     // The plan gets its own array, not the entry's (Candidate.aliasClaims may be shared with it).
     const aliases = c.aliases === c.entry.aliases ? c.aliases.slice() : c.aliases;
-    return [{ op: 'add_user', anchor: c.entry.anchor, fields: want, aliases, archiveId: archiveIdOf.get(want.primary) ?? null }];
+    return [{ op: 'add_user', anchor: c.entry.anchor, fields: want, aliases, archiveId: archiveIdOf.size === 0 ? null : (archiveIdOf.get(want.primary) ?? null) }];
   }
   const ops: PlanOp[] = [];
   const set: Partial<UserFields> = {};

@@ -173,6 +173,7 @@ export function planRun(snapshot: DirectorySnapshot, store: StoreState, settings
 
 /** Id slot of the user holding `a` as its primary, else as an alias; -1 when none. */
 function ownerOf(idx: UserIndex, a: Address): number {
+  if (idx.users.length === 0) return -1; // a first run: nobody holds anything
   let p = idx.byPrimary.get(a);
   if (p === undefined) p = idx.byAlias.get(a);
   return p === undefined ? -1 : (idx.slot[p] as number);
