@@ -86,9 +86,6 @@ export interface AutocompleteRead {
 
 const lit = (n: number) => sql.lit(n);
 const NULL_TEXT = sql`cast(null as text)`;
-const NULLS = (n: number) => sql.join(Array.from({ length: n }, () => NULL_TEXT));
-/** The match arms come first and name the details columns (the details arms follow by position). */
-const DETAIL_COLUMNS = sql.join(['display_name', 'given_name', 'surname', 'state', 'kind', 'connection', 'address'].map((c) => sql`${NULL_TEXT} as ${sql.raw(c)}`));
 
 /** `col >= t and col < t + U+10FFFF`: the words (or addresses) starting with `t`, as an index range. */
 const startsWith = (col: string, t: string) => sql`${sql.raw(col)} >= (select cast(${t} as text)) and ${sql.raw(col)} < (select cast(${prefixUpperBound(t)} as text))`;
@@ -178,35 +175,35 @@ function addressArms(r: AutocompleteRead, prefix: string): RawBuilder<unknown>[]
   return arms;
 }
 
-/** The details arms: one row per wanted user, group, contact (ids in the owner columns, `src` the kind). */
-function detailArms(r: AutocompleteRead): RawBuilder<unknown>[] {
-  const { tenantId, kinds } = r;
-  const conn = (t: string) => sql`(select c.name from connections as c where c.id = ${sql.raw(t)}.connection_id)`;
-  const arms: RawBuilder<unknown>[] = [];
-  if (kinds.has('user') || kinds.has('public_folder')) {
-    arms.push(sql`select 'user', u.id, ${NULLS(3)}, u.display_name, u.given_name, u.surname, u.state, u.kind, ${conn('u')},
-      (select a.address from addresses as a where a.user_id = u.id and a.role = 'primary')
-      from users as u where u.tenant_id = ${tenantId} and u.id in (select user_id from w)`);
-  }
-  if (kinds.has('group')) {
-    arms.push(sql`select 'group', ${NULL_TEXT}, g.id, ${NULLS(2)}, g.name, ${NULLS(4)}, ${conn('g')},
-      (select a.address from addresses as a where a.group_id = g.id and a.role = 'group')
-      from groups as g where g.tenant_id = ${tenantId} and g.id in (select group_id from w)`);
-  }
-  if (kinds.has('contact')) {
-    arms.push(sql`select 'contact', ${NULLS(2)}, ct.id, ${NULL_TEXT}, ct.name, ${NULLS(4)}, ${conn('ct')},
-      (select min(ca.address) from contact_addresses as ca where ca.contact_id = ct.id)
-      from contacts as ct where ct.tenant_id = ${tenantId} and ct.id in (select contact_id from w)`);
-  }
-  return arms;
+/**
+ * The details each match row carries, of the object it names: a user's through a left join (the
+ * common case: an index probe per row); a group's or a contact's through scalar subqueries that only
+ * their rows evaluate (a join would let the planner hash a seq scan of every group). A null name
+ * (user_id null for a user) means the object is gone meanwhile.
+ */
+function detailColumns(tenantId: string): { columns: RawBuilder<unknown>; joins: RawBuilder<unknown> } {
+  const columns = sql`u.id as user_found, u.display_name, u.given_name, u.surname, u.state, u.kind,
+    case when m.group_id is not null then (select g.name from groups as g where g.id = m.group_id and g.tenant_id = ${tenantId}) end as group_name,
+    case when m.contact_id is not null then (select ct.name from contacts as ct where ct.id = m.contact_id and ct.tenant_id = ${tenantId}) end as contact_name,
+    case when u.id is not null then (select c.name from connections as c where c.id = u.connection_id)
+      when m.group_id is not null then (select c.name from groups as g inner join connections as c on c.id = g.connection_id where g.id = m.group_id)
+      when m.contact_id is not null then (select c.name from contacts as ct inner join connections as c on c.id = ct.connection_id where ct.id = m.contact_id) end as connection,
+    case when u.id is not null then (select x.address from addresses as x where x.user_id = u.id and x.role = 'primary')
+      when m.group_id is not null then (select x.address from addresses as x where x.group_id = m.group_id and x.role = 'group')
+      when m.contact_id is not null then (select min(x.address) from contact_addresses as x where x.contact_id = m.contact_id) end as address`;
+  const joins = sql`left join users as u on u.id = m.user_id and u.tenant_id = ${tenantId}`;
+  return { columns, joins };
 }
 
 interface Row {
-  src: string;
+  src: 'name' | 'address';
+  user_found: string | null;
+  group_name: string | null;
+  contact_name: string | null;
   user_id: string | null;
   group_id: string | null;
   contact_id: string | null;
-  matched: string | null;
+  matched: string;
   display_name: string | null;
   given_name: string | null;
   surname: string | null;
@@ -228,45 +225,44 @@ export async function readAutocomplete(db: Kysely<Database>, r: AutocompleteRead
   if (gated) ctes.push(...rarityCtes(r.tenantId, r.tokens));
   if (names.length > 0) ctes.push(sql`n as materialized (${sql.join(names, sql` union all `)})`);
   if (addresses.length > 0) ctes.push(sql`a as materialized (${sql.join(addresses, sql` union all `)})`);
-  const wanted: RawBuilder<unknown>[] = [];
-  if (names.length > 0) wanted.push(sql`select user_id, group_id, contact_id from n`);
+  const matchRows: RawBuilder<unknown>[] = [];
+  if (names.length > 0) matchRows.push(sql`select 0 as o, 'name' as src, user_id, group_id, contact_id, matched from n`);
   if (addresses.length > 0) {
     // Address-only matches rank below every name match: when the names fill the limit, only exact
-    // addresses can still enter the result (autocomplete.ts ranks; this only spares their details).
+    // addresses can still enter the result (autocomplete.ts ranks), so the others are not returned.
     const room = names.length === 0 ? sql`` : sql` or (select count(*) from (select distinct user_id, group_id, contact_id from n) as d) < ${lit(r.limit)}`;
-    wanted.push(sql`select user_id, group_id, contact_id from a where matched = ${r.prefix}${room}`);
+    matchRows.push(sql`select 1 as o, 'address' as src, user_id, group_id, contact_id, matched from a where matched = ${r.prefix}${room}`);
   }
-  ctes.push(sql`w as materialized (${sql.join(wanted, sql` union all `)})`);
-
-  const selects: RawBuilder<unknown>[] = [];
-  if (names.length > 0) selects.push(sql`select 'name' as src, user_id, group_id, contact_id, matched, ${DETAIL_COLUMNS} from n`);
-  if (addresses.length > 0) selects.push(sql`select 'address' as src, user_id, group_id, contact_id, matched, ${DETAIL_COLUMNS} from a`);
-  selects.push(...detailArms(r));
-  const q = sql<Row>`with ${sql.join(ctes)} ${sql.join(selects, sql` union all `)} ${PREPARED}`;
+  const { columns, joins } = detailColumns(r.tenantId);
+  // Ordered as autocomplete.ts offers them (names, then addresses; a candidate's first row, in byte
+  // order, is its `matched` among equal matches).
+  const q = sql<Row>`with ${sql.join(ctes)} select m.src, m.user_id, m.group_id, m.contact_id, m.matched, ${columns}
+    from (${sql.join(matchRows, sql` union all `)}) as m ${joins} order by m.o, m.matched ${PREPARED}`;
   const rows = (await q.execute(db)).rows;
 
   const found: MatchRow[] = [];
   const details = new Map<string, Details>();
   for (const row of rows) {
-    if (row.src === 'name' || row.src === 'address') {
-      found.push({ src: row.src, user_id: row.user_id, group_id: row.group_id, contact_id: row.contact_id, matched: row.matched! });
-    } else if (row.src === 'user') {
+    found.push({ src: row.src, user_id: row.user_id, group_id: row.group_id, contact_id: row.contact_id, matched: row.matched });
+    if (row.user_found !== null) {
+      const key = `user:${row.user_id!}`;
+      if (details.has(key)) continue;
       const given = [row.given_name, row.surname].filter((x) => x !== null && x !== '').join(' ');
       const name = row.display_name ?? (given === '' ? null : given);
       const words = foldWords(name);
       const wholeNames = [words.join(' ')];
       if (row.display_name !== null && given !== '') wholeNames.push(foldWords(given).join(' '));
-      details.set(`user:${row.user_id!}`, {
+      details.set(key, {
         kind: row.kind === 'public_folder' ? 'public_folder' : 'user', name, address: row.address, state: row.state as UserState, connection: row.connection,
         wholeNames, firstWord: words[0] ?? null,
       });
-    } else {
-      const words = foldWords(row.display_name);
-      const id = row.src === 'group' ? row.group_id! : row.contact_id!;
-      details.set(`${row.src}:${id}`, {
-        kind: row.src === 'group' ? 'group' : 'contact', name: row.display_name, address: row.address, state: null, connection: row.connection,
-        wholeNames: [words.join(' ')], firstWord: words[0] ?? null,
-      });
+    } else if (row.group_name !== null || row.contact_name !== null) {
+      const kind = row.group_name !== null ? 'group' : 'contact';
+      const key = `${kind}:${kind === 'group' ? row.group_id! : row.contact_id!}`;
+      if (details.has(key)) continue;
+      const name = (row.group_name ?? row.contact_name)!;
+      const words = foldWords(name);
+      details.set(key, { kind, name, address: row.address, state: null, connection: row.connection, wholeNames: [words.join(' ')], firstWord: words[0] ?? null });
     }
   }
   return { found, details };
