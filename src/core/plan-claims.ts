@@ -30,8 +30,6 @@ export interface ClaimContext {
    * from that user). Absent: nothing yields.
    */
   yields?: (address: Address) => boolean;
-  /** True when no address is held twice in the store (UserIndex.uniqueAddresses): a user owns each of its addresses. */
-  uniqueAddresses?: boolean;
 }
 
 export interface ClaimResult {
@@ -57,23 +55,6 @@ function rank(a: Candidate, b: Candidate): number {
 /** The claimant ranked first: its entry's primary sorts first, then its anchor. */
 function best(list: readonly Candidate[]): Candidate {
   return list.reduce((w, c) => (rank(c, w) < 0 ? c : w));
-}
-
-/** True when `sub` (sorted) ⊆ `sup` (sorted). */
-function sortedSubset(sub: readonly Address[], sup: readonly Address[]): boolean {
-  let j = 0;
-  for (const a of sub) {
-    while (j < sup.length && (sup[j] as Address) < a) j++;
-    if (j >= sup.length || sup[j] !== a) return false;
-    j++;
-  }
-  return true;
-}
-
-/** True when every address of `list` is held by the user of id slot `slot`. */
-function ownsAll(list: readonly Address[], slot: number, ctx: ClaimContext): boolean {
-  for (const a of list) if (ctx.ownerOf(a) !== slot) return false;
-  return true;
 }
 
 /** True when `c` won every alias it claims. */
@@ -157,10 +138,8 @@ export function settleClaims(candidates: readonly Candidate[], ctx: ClaimContext
   let moving: Candidate[] = [];
   for (const c of candidates) {
     if (c.mode === 'frozen') continue;
-    const u = c.user;
-    // With unique addresses, the user owns what it holds: no lookup is needed.
-    if (u !== null && c.primaryClaim === u.primary && sortedSubset(c.aliasClaims, u.aliases) &&
-      (ctx.uniqueAddresses === true || (ctx.ownerOf(u.primary) === c.slot && ownsAll(c.aliasClaims, c.slot, ctx)))) stable.push(c);
+    // Candidate.stable was settled by buildCandidate (plan-match.ts stableClaims) with the same ownerOf.
+    if (c.stable) stable.push(c);
     else moving.push(c);
   }
   let stableByUser: Map<number, Candidate> | undefined; // built on the first question

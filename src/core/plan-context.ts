@@ -31,6 +31,14 @@ export interface Candidate {
   aliasClaims: Address[];
   /** Filled by the claim pass: aliases won, sorted. May be `aliasClaims` itself (same rules). */
   aliases: Address[];
+  /**
+   * Stable (plan-claims.ts): not frozen, matched, and every address it claims is held and owned by
+   * its own user (its primary claim is the user's primary). It keeps all its claims; `aliases` is
+   * already `aliasClaims`.
+   */
+  stable: boolean;
+  /** Stable, directory mode, and its user already as the entry wants: planCandidate has nothing to do. */
+  unchanged: boolean;
 }
 
 /** Issue sink with truncation of values (EntryIssue.value ≤ 512 chars). */

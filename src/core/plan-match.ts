@@ -3,6 +3,7 @@
  */
 import type { Address, DirUser, RunSettings, StoreUser } from './model.ts';
 import { type Candidate, type EntryMode, type IssueList, type ManagedCheck, cmp } from './plan-context.ts';
+import { unchangedDirectoryUser } from './plan-users.ts';
 
 /**
  * Indexes of the tenant's users, built once per run. The maps hold positions in `users`; what a
@@ -85,50 +86,40 @@ function addressMatchable(u: StoreUser, settings: MatchSettings, readAnchors: ()
 
 export type MatchSettings = Pick<RunSettings, 'connectionId' | 'connectionPriority' | 'connectionPriorities'>;
 
-/** How an entry matched its user (Matches.by). */
+/** How an entry matched its user (buildCandidate, AddressMatches.by). */
 export const BY_NONE = 0;
 export const BY_ANCHOR = 1;
 export const BY_PRIMARY = 2;
 export const BY_ALIAS = 3;
 const BY_NAME = [null, 'anchor', 'primary', 'alias'] as const;
 
-/** Matches of the entries given to matchEntries, by the entries' positions. */
-export interface Matches {
+/** Address matches (R11, D6) of the entries that no user matched by anchor, by entry position. */
+export interface AddressMatches {
   /** The matched user's position in UserIndex.users, or -1. */
   pos: Int32Array;
-  /** BY_ANCHOR, BY_PRIMARY, BY_ALIAS, or BY_NONE. */
+  /** BY_PRIMARY, BY_ALIAS, or BY_NONE. */
   by: Uint8Array;
 }
 
 /**
- * R11: matches entries by anchor first, then — in entry order by (primary, anchor) — by primary,
- * then by alias. Each store user is matched at most once: of entries sharing an anchor the first
- * one takes its user; a user matched by anchor is never address-matchable (its anchor is in the
- * read), so only address matches need remembering. `readAnchors` (every entry's anchor, built by
- * the caller on the first call) is only asked about address matches.
+ * R11, after the anchor matches (planRun: the first eligible entry with a user's anchor takes that
+ * user): the entries at positions `rest` (not matched by anchor) — in order of (primary, anchor) —
+ * by primary, then by alias. Each store user is matched at most once; a user matched by anchor is
+ * never address-matchable (its anchor is in the read), so only address matches need remembering.
+ * `readAnchors` (every entry's anchor, built by the caller on the first call) is asked only here.
  */
-export function matchEntries(
+export function matchByAddress(
   entries: readonly DirUser[],
+  rest: readonly number[],
   idx: UserIndex,
   settings: MatchSettings,
   readAnchors: () => ReadonlySet<string>,
-): Matches {
-  const n = entries.length;
-  const pos = new Int32Array(n).fill(-1);
-  const by = new Uint8Array(n);
-  const anchorTaken = new Uint8Array(idx.users.length);
-  const rest: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const p = idx.byAnchor.get((entries[i] as DirUser).anchor);
-    if (p !== undefined && anchorTaken[p] === 0) {
-      pos[i] = p;
-      by[i] = BY_ANCHOR;
-      anchorTaken[p] = 1;
-    } else rest.push(i);
-  }
+): AddressMatches {
+  const pos = new Int32Array(entries.length).fill(-1);
+  const by = new Uint8Array(entries.length);
   // Nothing to match by address (a first run: the store has no user): skip sorting the rest.
   if (rest.length === 0 || (idx.byPrimary.size === 0 && idx.byAlias.size === 0)) return { pos, by };
-  rest.sort((i, j) => {
+  const order = rest.slice().sort((i, j) => {
     const a = entries[i] as DirUser;
     const b = entries[j] as DirUser;
     return cmp(a.primary ?? '', b.primary ?? '') || cmp(a.anchor, b.anchor);
@@ -136,7 +127,7 @@ export function matchEntries(
   const taken = new Uint8Array(idx.users.length); // by id slot
   for (const kind of [BY_PRIMARY, BY_ALIAS]) {
     const map = kind === BY_PRIMARY ? idx.byPrimary : idx.byAlias;
-    for (const i of rest) {
+    for (const i of order) {
       const e = entries[i] as DirUser;
       if (e.primary === null || pos[i] !== -1) continue;
       const p = map.get(e.primary);
@@ -149,6 +140,38 @@ export function matchEntries(
     }
   }
   return { pos, by };
+}
+
+/** Id slot of the user holding `a` as its primary, else as an alias; -1 when none. */
+export function ownerOf(idx: UserIndex, a: Address): number {
+  if (idx.users.length === 0) return -1; // a first run: nobody holds anything
+  let p = idx.byPrimary.get(a);
+  if (p === undefined) p = idx.byAlias.get(a);
+  return p === undefined ? -1 : (idx.slot[p] as number);
+}
+
+/** True when `sub` (sorted) ⊆ `sup` (sorted). */
+function sortedSubset(sub: readonly Address[], sup: readonly Address[]): boolean {
+  let j = 0;
+  for (const a of sub) {
+    while (j < sup.length && (sup[j] as Address) < a) j++;
+    if (j >= sup.length || sup[j] !== a) return false;
+    j++;
+  }
+  return true;
+}
+
+/**
+ * Whether a matched, non-frozen candidate is stable (plan-claims.ts): its primary claim is its
+ * user's primary and every alias it claims is one of its user's aliases, all owned (ownerOf) by
+ * that user. With unique addresses (UserIndex.uniqueAddresses) a user owns what it holds: no lookup.
+ */
+function stableClaims(c: Candidate, u: StoreUser, idx: UserIndex): boolean {
+  if (c.primaryClaim !== u.primary || !sortedSubset(c.aliasClaims, u.aliases)) return false;
+  if (idx.uniqueAddresses) return true;
+  if (ownerOf(idx, u.primary) !== c.slot) return false;
+  for (const a of c.aliasClaims) if (ownerOf(idx, a) !== c.slot) return false;
+  return true;
 }
 
 /** True when `aliases` is strictly sorted (so unique), lacks `primary`, and every domain is managed. */
@@ -175,15 +198,8 @@ function modeOf(user: StoreUser | null): EntryMode {
  * reported ('alias_unmanaged_domain'). Supplemental users (R14) also claim the entry's primary when
  * it is not theirs (D6: an alias match never changes their primary) and keep all current aliases.
  */
-export function buildCandidate(
-  entry: DirUser,
-  idx: UserIndex,
-  pos: number,
-  by: number,
-  isManaged: ManagedCheck,
-  exceptedAliases: ReadonlySet<string>,
-  issues: IssueList,
-): Candidate {
+export function buildCandidate(entry: DirUser, pos: number, by: number, ctx: BuildContext): Candidate {
+  const { idx, isManaged, exceptedAliases, issues } = ctx;
   const user = pos < 0 ? null : (idx.users[pos] as StoreUser);
   const mode = modeOf(user);
   const entryPrimary = entry.primary as Address; // eligible entries have one
@@ -196,6 +212,8 @@ export function buildCandidate(
     primaryClaim: mode === 'directory' ? entryPrimary : (user as StoreUser).primary,
     aliasClaims: NO_ADDRESSES,
     aliases: NO_ADDRESSES,
+    stable: false,
+    unchanged: false,
   };
   if (mode === 'frozen') return c;
   const primaryManaged = isManaged(c.primaryClaim);
@@ -203,7 +221,7 @@ export function buildCandidate(
     // The common case: the entry's aliases all qualify and are already the claim list. Shared with
     // the entry, not copied: a plan op never holds it (planCandidate copies it into add_user).
     c.aliasClaims = entry.aliases;
-    return c;
+    return settleIfStable(c, ctx);
   }
   const wanted = mode === 'supplemental' ? [entryPrimary, ...entry.aliases] : entry.aliases;
   const claims = new Set<Address>(mode === 'supplemental' ? (user as StoreUser).aliases : []);
@@ -222,5 +240,28 @@ export function buildCandidate(
     }
   }
   c.aliasClaims = [...claims].sort(cmp);
+  return settleIfStable(c, ctx);
+}
+
+/**
+ * Marks a stable candidate as such (its aliases are its claims), and whether its user already is
+ * what the entry wants — here, while entry and user are fresh in the cache: a no-change run of
+ * 100,000 users otherwise walked them again in two later passes.
+ */
+function settleIfStable(c: Candidate, ctx: BuildContext): Candidate {
+  const u = c.user;
+  if (u === null || !stableClaims(c, u, ctx.idx)) return c;
+  c.stable = true;
+  c.aliases = c.aliasClaims;
+  c.unchanged = c.mode === 'directory' && unchangedDirectoryUser(c, u, ctx.connectionId);
   return c;
+}
+
+/** What buildCandidate needs besides the entry and its match, the same for every entry of a run. */
+export interface BuildContext {
+  idx: UserIndex;
+  isManaged: ManagedCheck;
+  exceptedAliases: ReadonlySet<string>;
+  issues: IssueList;
+  connectionId: string;
 }

@@ -70,7 +70,7 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
  * wants and is not pending deletion, i.e. planCandidate would return no op. Most entries of a
  * run are unchanged: this answers for them without building the desired fields, sets or diffs.
  */
-function unchangedDirectoryUser(c: Candidate, u: StoreUser, connectionId: string): boolean {
+export function unchangedDirectoryUser(c: Candidate, u: StoreUser, connectionId: string): boolean {
   const e = c.entry;
   if (u.state === 'pending_deletion' || u.kind !== e.kind || u.primary !== c.primaryClaim || u.kerberosName !== e.kerberosName ||
     u.ntlmName !== e.ntlmName || u.connectionId !== connectionId || u.anchor !== e.anchor || u.dn !== e.dn) return false;
@@ -87,7 +87,8 @@ export function planCandidate(
   archiveIdOf: ReadonlyMap<Address, string>,
 ): readonly PlanOp[] {
   const u = c.user;
-  if (u !== null && c.mode === 'directory' && unchangedDirectoryUser(c, u, settings.connectionId)) return NO_OPS;
+  // A stable candidate's answer was found while its entry and user were at hand (buildCandidate).
+  if (u !== null && c.mode === 'directory' && (c.stable ? c.unchanged : unchangedDirectoryUser(c, u, settings.connectionId))) return NO_OPS;
   const want = desiredFields(c, settings.connectionId);
   if (u === null) {
     // The plan gets its own array, not the entry's (Candidate.aliasClaims may be shared with it).

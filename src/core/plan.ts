@@ -11,7 +11,7 @@
 import type { Address, DirectorySnapshot, DirUser, Plan, PlanOp, RunCounts, RunSettings, SkipReason, SkippedEntry, StoreState, StoreUser } from './model.ts';
 import { type Candidate, IssueList, type SkipMap, cmp, managedCheck } from './plan-context.ts';
 import { computeExcepted, precheckEntry, resolveMembers } from './plan-eligibility.ts';
-import { type UserIndex, buildCandidate, indexUsers, matchEntries, yieldsToThisRun } from './plan-match.ts';
+import { BY_ANCHOR, type BuildContext, type UserIndex, buildCandidate, indexUsers, matchByAddress, ownerOf, yieldsToThisRun } from './plan-match.ts';
 import { settleClaims } from './plan-claims.ts';
 import { planCandidate, planFlags } from './plan-users.ts';
 import { keptGroups, planSnapshot } from './plan-snapshot.ts';
@@ -39,27 +39,40 @@ export function planRun(snapshot: DirectorySnapshot, store: StoreState, settings
     return readAnchorSet;
   };
 
-  // 1. Exceptions and per-entry checks.
+  // 1. Exceptions, per-entry checks and anchor matches (R11), then candidates: one pass over the
+  // entries while each is at hand (a no-change run of 100,000 walked them three times).
   const members = resolveMembers(snapshot, settings.options.readContacts);
   const excepted = computeExcepted(members, settings);
+  const idx = indexUsers(users, settings.connectionId);
+  const build: BuildContext = { idx, isManaged: managed, exceptedAliases, issues, connectionId: settings.connectionId };
   const skips: SkipMap = new Map();
   const eligible: DirUser[] = [];
+  const candidates: (Candidate | null)[] = [];
+  const unmatched: number[] = []; // positions in eligible (and candidates) not matched by anchor
+  const anchorTaken = new Uint8Array(users.length); // of entries sharing an anchor, the first eligible one takes its user
   for (const e of entries) {
     for (const i of e.issues) issues.add(e.anchor, e.dn, i);
     const pre = precheckEntry(e, settings, excepted, managed);
-    if (pre === null) eligible.push(e);
-    else skips.set(e.anchor, { entry: e, reason: pre.reason, value: pre.value });
+    if (pre !== null) {
+      skips.set(e.anchor, { entry: e, reason: pre.reason, value: pre.value });
+      continue;
+    }
+    const p = idx.byAnchor.get(e.anchor);
+    if (p !== undefined && anchorTaken[p] === 0) {
+      anchorTaken[p] = 1;
+      candidates.push(buildCandidate(e, p, BY_ANCHOR, build));
+    } else {
+      unmatched.push(eligible.length);
+      candidates.push(null);
+    }
+    eligible.push(e);
   }
 
-  // 2. Matching and claims. Per-user marks are typed arrays indexed by id slot (UserIndex).
-  const idx = indexUsers(users, settings.connectionId);
-  const matches = matchEntries(eligible, idx, settings, readAnchors);
-  const candidates: Candidate[] = new Array(eligible.length);
-  for (let i = 0; i < eligible.length; i++) {
-    candidates[i] = buildCandidate(eligible[i] as DirUser, idx, matches.pos[i] as number, matches.by[i] as number, managed, exceptedAliases, issues);
-  }
+  // 2. Address matches of the others (R11, D6), and claims.
+  const byAddress = matchByAddress(eligible, unmatched, idx, settings, readAnchors);
+  for (const i of unmatched) candidates[i] = buildCandidate(eligible[i] as DirUser, byAddress.pos[i] as number, byAddress.by[i] as number, build);
   const isCandidate = new Uint8Array(users.length);
-  for (const c of candidates) {
+  for (const c of candidates as Candidate[]) {
     if (c.user === null) continue;
     isCandidate[c.slot] = 1;
     // R51/D6: a user of another connection matched by address is taken over (re-anchored here).
@@ -88,8 +101,8 @@ export function planRun(snapshot: DirectorySnapshot, store: StoreState, settings
   const blocked = new Set<Address>(store.foreignAddresses.map((f) => f.address));
   for (const g of store.groups) if (g.address !== null && kept.has(g.anchor)) blocked.add(g.address);
   const { settled, stableCount, lost, holderAfter } = settleClaims(
-    candidates,
-    { ownerOf: (a) => ownerOf(idx, a), blocked, yields: (a) => yieldingHolder(a) !== undefined, uniqueAddresses: idx.uniqueAddresses },
+    candidates as Candidate[],
+    { ownerOf: (a) => ownerOf(idx, a), blocked, yields: (a) => yieldingHolder(a) !== undefined },
     issues,
   );
   for (const c of lost) skips.set(c.entry.anchor, { entry: c.entry, reason: 'address_taken', value: c.primaryClaim });
@@ -101,7 +114,7 @@ export function planRun(snapshot: DirectorySnapshot, store: StoreState, settings
   const matched = new Uint8Array(users.length);
   let updated = 0;
   let unchanged = 0;
-  for (const c of candidates) {
+  for (const c of candidates as Candidate[]) {
     // R22: a deactivated user is never touched; its entry counts as unchanged.
     if (c.mode === 'frozen' && c.user !== null) {
       matched[c.slot] = 1;
@@ -169,14 +182,6 @@ export function planRun(snapshot: DirectorySnapshot, store: StoreState, settings
     flagCount: counts.flagged,
     syncedUserCount,
   };
-}
-
-/** Id slot of the user holding `a` as its primary, else as an alias; -1 when none. */
-function ownerOf(idx: UserIndex, a: Address): number {
-  if (idx.users.length === 0) return -1; // a first run: nobody holds anything
-  let p = idx.byPrimary.get(a);
-  if (p === undefined) p = idx.byAlias.get(a);
-  return p === undefined ? -1 : (idx.slot[p] as number);
 }
 
 /**
