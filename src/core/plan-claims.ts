@@ -57,12 +57,6 @@ function best(list: readonly Candidate[]): Candidate {
   return list.reduce((w, c) => (rank(c, w) < 0 ? c : w));
 }
 
-/** True when `c` won every alias it claims. */
-function wonAll(c: Candidate, winnerOf: ReadonlyMap<Address, Candidate | null>): boolean {
-  for (const a of c.aliasClaims) if (winnerOf.get(a) !== c) return false;
-  return true;
-}
-
 /** Whether a candidate claims `address` (its primary claim or one of its alias claims). */
 function claims(c: Candidate, address: Address): boolean {
   return c.primaryClaim === address || c.aliasClaims.includes(address);
@@ -158,7 +152,10 @@ export function settleClaims(candidates: readonly Candidate[], ctx: ClaimContext
     if (losers.size === 0) {
       // A candidate's claim list is its own copy: when it wins every claim, it is its alias list too.
       for (const c of stable) c.aliases = c.aliasClaims;
-      for (const c of moving) c.aliases = wonAll(c, winnerOf) ? c.aliasClaims : c.aliasClaims.filter((a) => winnerOf.get(a) === c);
+      // In this last round nobody loses a primary: a candidate without a loss won every alias it claims.
+      const lostSome = new Set<Candidate>();
+      for (const l of losses) lostSome.add(l.c);
+      for (const c of moving) c.aliases = lostSome.has(c) ? c.aliasClaims.filter((a) => winnerOf.get(a) === c) : c.aliasClaims;
       for (const l of losses) issues.add(l.c.entry.anchor, l.c.entry.dn, { code: l.code, value: l.address });
       const holderAfter = (address: Address): Candidate | null => {
         const w = winnerOf.get(address);

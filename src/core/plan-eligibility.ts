@@ -22,20 +22,6 @@ export interface ResolvedMembers {
 }
 
 /**
- * normalizeDn(dn), without its work for a DN that it would return unchanged: printable ASCII with
- * no upper-case letter, space, ';', '\\' or '"' (most DNs an OpenLDAP server returns). One pass
- * over the characters instead of a lower-casing and a regular expression, for every entry and
- * member DN of a read.
- */
-function dnKey(dn: string): string {
-  for (let i = 0; i < dn.length; i++) {
-    const c = dn.charCodeAt(i);
-    if (c <= 0x20 || c >= 0x7f || (c >= 0x41 && c <= 0x5a) || c === 0x3b || c === 0x5c || c === 0x22) return normalizeDn(dn);
-  }
-  return dn;
-}
-
-/**
  * Resolves member DNs via normalizeDn against users, groups (incl. out-of-scope excepted ones) and,
  * when contacts are read, contacts. A DN that two entries share (not possible in one directory) maps
  * to the first in that order.
@@ -50,10 +36,10 @@ export function resolveMembers(snapshot: DirectorySnapshot, readContacts: boolea
   const g0 = users.length;
   const o0 = g0 + groups.length;
   const c0 = o0 + outOfScope.length;
-  for (let i = contacts.length - 1; i >= 0; i--) byDn.set(dnKey((contacts[i] as DirContact).dn), c0 + i);
-  for (let i = outOfScope.length - 1; i >= 0; i--) byDn.set(dnKey((outOfScope[i] as DirGroup).dn), o0 + i);
-  for (let i = groups.length - 1; i >= 0; i--) byDn.set(dnKey((groups[i] as DirGroup).dn), g0 + i);
-  for (let i = users.length - 1; i >= 0; i--) byDn.set(dnKey((users[i] as DirUser).dn), i);
+  for (let i = contacts.length - 1; i >= 0; i--) byDn.set(normalizeDn((contacts[i] as DirContact).dn), c0 + i);
+  for (let i = outOfScope.length - 1; i >= 0; i--) byDn.set(normalizeDn((outOfScope[i] as DirGroup).dn), o0 + i);
+  for (let i = groups.length - 1; i >= 0; i--) byDn.set(normalizeDn((groups[i] as DirGroup).dn), g0 + i);
+  for (let i = users.length - 1; i >= 0; i--) byDn.set(normalizeDn((users[i] as DirUser).dn), i);
   const anchorOf = (k: number): string =>
     k < g0 ? (users[k] as DirUser).anchor
     : k < o0 ? (groups[k - g0] as DirGroup).anchor
@@ -73,7 +59,7 @@ export function resolveMembers(snapshot: DirectorySnapshot, readContacts: boolea
       const others: string[] = [];
       const missing: string[] = [];
       for (const dn of g.memberDns) {
-        const k = byDn.get(dnKey(dn));
+        const k = byDn.get(normalizeDn(dn));
         if (k === undefined) {
           missing.push(dn);
           continue;
