@@ -104,7 +104,7 @@ export function precheckEntry(
     return { reason: 'public_folder_not_synced', value: null };
   }
   if (entry.disabled && !settings.options.syncDisabledUsers) return { reason: 'disabled', value: null };
-  if (excepted.has(entry.anchor)) return { reason: 'excepted', value: null };
+  if (excepted.size !== 0 && excepted.has(entry.anchor)) return { reason: 'excepted', value: null };
   if (entry.primary === null) {
     if (entry.primaryInvalid) {
       const bad = entry.issues.find((i) => i.code === 'invalid_address');

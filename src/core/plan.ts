@@ -57,7 +57,8 @@ export function planRun(snapshot: DirectorySnapshot, store: StoreState, settings
       skips.set(e.anchor, { entry: e, reason: pre.reason, value: pre.value });
       continue;
     }
-    const p = idx.byAnchor.get(e.anchor);
+    // (An empty index is not asked: a first run does not hash 100,000 anchors for nothing.)
+    const p = idx.byAnchor.size === 0 ? undefined : idx.byAnchor.get(e.anchor);
     if (p !== undefined && anchorTaken[p] === 0) {
       anchorTaken[p] = 1;
       candidates.push(buildCandidate(e, p, BY_ANCHOR, build));
