@@ -1,12 +1,15 @@
 /**
  * planRun: the heart of a sync run (R10–R19, R30–R31, D4–D10). PURE and deterministic: the same
  * inputs (in any order) give a deep-equal plan. Passes:
- *  1. members and exceptions (R30), per-entry checks (R3, R4, R6);
- *  2. matching (R11, D6) and each candidate's address claims (R13, R14);
+ *  1. members and exceptions (R30); one pass over the entries: per-entry checks (R3, R4, R6),
+ *     anchor matches (R11) and candidates with their address claims (R13, R14);
+ *  2. address matches of the rest (R11, D6) and their candidates;
  *  3. claim settlement over the whole read (R13, plan-claims.ts);
  *  4. user ops (R10, R12, R13a, R14, R16), flags (R15, R18, R31/D4);
  *  5. the group/contact snapshot (D7), counts (R52).
- * Every pass uses Maps/Sets keyed by anchor, id or address: O(n log n) for n entries.
+ * Lookups go through Maps keyed by DN, anchor or address, built once per run; what a run notes per
+ * store user lives in typed arrays by id slot (UserIndex), not in Sets of ids: O(n log n) for n
+ * entries. At 100,000 users each string-keyed Map of them costs ~50 ms: count them before adding one.
  */
 import type { Address, DirectorySnapshot, DirUser, Plan, PlanOp, RunCounts, RunSettings, SkipReason, SkippedEntry, StoreState, StoreUser } from './model.ts';
 import { type Candidate, IssueList, type SkipMap, cmp, managedCheck } from './plan-context.ts';
