@@ -6,23 +6,25 @@
  * two-core machine is ~0.3–0.5 ms; the index range scans ~0.05 ms), so the query is one statement
  * of common table expressions, each arm a bounded index range scan:
  *
- * - `rc` (two to GATED_MAX words): the index entries of each word counted up to RARITY_CAP; the
- *   word with the fewest (ties: the longest, then the first) drives the scan;
+ * - `c0`…, `rc` (two to GATED_MAX words): the index entries of each word counted up to RARITY_CAP
+ *   (each after the first only up to the previous count); the word with the fewest (ties: the
+ *   longest, then the first) drives the scan;
  * - `n`: name matches. One word: the first rows of its range in byte order. Several: an arm per
  *   word that could drive, each gated by `rc` through its LIMIT (0 for every arm but the chosen one,
  *   so the others read nothing), probing each row for the other words (EXISTS on the owner's rows);
  * - `a`: the users' and groups' addresses, and the contacts' addresses, starting with the query;
- * - `w`: the objects whose details are needed — every name match, exact address matches, and the
- *   other address matches only while the name matches do not fill the limit (they rank below);
- * - then the match rows, followed by one details row per wanted user, group and contact (address
- *   and connection name as scalar subqueries, cheap to plan, unlike a many-table join).
+ * - then every name match and the address matches that can still enter the result (exact ones, and
+ *   the others only while the name matches do not fill the limit: they rank below), each row with
+ *   the details of its object (detailColumns), ordered as autocomplete.ts offers them.
  *
  * More than GATED_MAX words (rare: a whole address with many dots) would make the gated arms grow
  * with the square of the words: the driving word is counted by a statement of its own first.
  * LIMITs are literals (few distinct texts: they depend on `limit` only), so PostgreSQL's generic
- * plan knows how few rows each arm yields.
+ * plan knows how few rows each arm yields; range bounds are `(select cast($n as text))`, hidden from
+ * the custom plans too, so PostgreSQL settles on the generic plan (pg-prepared.ts). The statement is
+ * built and compiled once per shape (compiled()).
  */
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { CompiledQuery, sql, type Kysely, type RawBuilder } from 'kysely';
 import { foldWords, prefixUpperBound } from '../core/fold.ts';
 import type { UserState } from '../core/model.ts';
 import type { Database } from '../store/schema.ts';
@@ -112,16 +114,19 @@ function probes(others: string[]): RawBuilder<unknown> {
     sql`(st.${sql.raw(col)} is null or exists (select 1 from search_terms as x where x.${sql.raw(col)} = st.${sql.raw(col)} and ${startsWith('x.term', t)}))`)), sql` and `);
 }
 
-/** `n`'s arms: one word; several with the driver known; or several, each arm gated on `rc`'s choice. */
-function nameArms(r: AutocompleteRead, drive: string | null): RawBuilder<unknown>[] {
-  const { tenantId, tokens, kinds, limit } = r;
-  if (tokens.length === 1) return [sql`select * from (${termRange(tenantId, tokens[0]!, kinds, lit(namePool(limit)))}) as n0`];
+/**
+ * `n`'s arms over `words` (tieOrder for a gated query; the driving word first when it is known):
+ * one word; several with the driver known (one arm); or several, an arm per word gated on `rc`.
+ */
+function nameArms(r: StatementShape, tenantId: string, words: string[]): RawBuilder<unknown>[] {
+  const { kinds, limit } = r;
+  if (words.length === 1) return [sql`select * from (${termRange(tenantId, words[0]!, kinds, lit(namePool(limit)))}) as n0`];
   const { hits, scan } = multiPool(limit);
   const arm = (d: string, i: number, gate: RawBuilder<unknown>) =>
     sql`select * from (select st.user_id, st.group_id, st.contact_id, st.matched from (${termRange(tenantId, d, kinds, gate)}) as st
-      where ${probes(tokens.filter((t) => t !== d))} order by st.matched limit ${lit(hits)}) as ${sql.raw(`n${i}`)}`;
-  if (drive !== null) return [arm(drive, 0, lit(scan))];
-  return tieOrder(tokens).map((t, i) => arm(t, i, sql`(case when (select k from rc) = ${lit(i)} then ${lit(scan)} else 0 end)`));
+      where ${probes(words.filter((t) => t !== d))} order by st.matched limit ${lit(hits)}) as ${sql.raw(`n${i}`)}`;
+  if (r.mode === 'drive') return [arm(words[0]!, 0, lit(scan))];
+  return words.map((t, i) => arm(t, i, sql`(case when (select k from rc) = ${lit(i)} then ${lit(scan)} else 0 end)`));
 }
 
 /** The words in the order that breaks a tie of counts: longest first, then as typed. */
@@ -135,8 +140,7 @@ function tieOrder(tokens: string[]): string[] {
  * when it has fewer, so counting further is waste: same choice, fewer entries read); `rc` is the
  * position of the word with the fewest (ties: the earlier in tieOrder).
  */
-function rarityCtes(tenantId: string, tokens: string[]): RawBuilder<unknown>[] {
-  const order = tieOrder(tokens);
+function rarityCtes(tenantId: string, order: string[]): RawBuilder<unknown>[] {
   const ctes = order.map((t, i) => {
     const cap = i === 0 ? lit(RARITY_CAP) : sql`(select n from ${sql.raw(`c${i - 1}`)})`;
     return sql`${sql.raw(`c${i}`)} as materialized (select ${lit(i)} as k, count(*) as n from
@@ -152,13 +156,14 @@ function rarityCtes(tenantId: string, tokens: string[]): RawBuilder<unknown>[] {
  * the fewest index entries (counted up to RARITY_CAP; ties to the longest, then the first).
  */
 async function drivingToken(db: Kysely<Database>, tenantId: string, tokens: string[]): Promise<string> {
-  const row = (await sql<{ k: number | string }>`with ${sql.join(rarityCtes(tenantId, tokens))} select k from rc ${PREPARED}`.execute(db)).rows[0];
-  return tieOrder(tokens)[Number(row?.k ?? 0)]!;
+  const order = tieOrder(tokens);
+  const row = (await sql<{ k: number | string }>`with ${sql.join(rarityCtes(tenantId, order))} select k from rc ${PREPARED}`.execute(db)).rows[0];
+  return order[Number(row?.k ?? 0)]!;
 }
 
 /** `a`'s arms: users' and groups' addresses, contacts' addresses, each the first rows of its range. */
-function addressArms(r: AutocompleteRead, prefix: string): RawBuilder<unknown>[] {
-  const { tenantId, kinds } = r;
+function addressArms(r: StatementShape, tenantId: string, prefix: string): RawBuilder<unknown>[] {
+  const { kinds } = r;
   const pool = lit(addressPool(r.limit));
   const arms: RawBuilder<unknown>[] = [];
   const users = kinds.has('user') || kinds.has('public_folder');
@@ -213,16 +218,40 @@ interface Row {
   address: string | null;
 }
 
-/** R61: every match of the query and the details of the objects ranking needs, in one statement. */
-export async function readAutocomplete(db: Kysely<Database>, r: AutocompleteRead): Promise<AutocompleteRows> {
-  const gated = r.tokens.length >= 2 && r.tokens.length <= GATED_MAX;
-  const drive = r.tokens.length > GATED_MAX ? await drivingToken(db, r.tenantId, r.tokens) : null;
-  const names = r.tokens.length === 0 ? [] : nameArms(r, drive);
-  const addresses = r.prefix === null ? [] : addressArms(r, r.prefix);
-  if (names.length === 0 && addresses.length === 0) return { found: [], details: new Map() };
+/** What the statement's text depends on (its values aside). */
+interface StatementShape {
+  /** 'one' word, 'gated' (2..GATED_MAX words, the rarest chosen inside), 'drive' (more: the driver known). */
+  mode: 'none' | 'one' | 'gated' | 'drive';
+  words: number;
+  prefix: boolean;
+  kinds: Set<LookupKind>;
+  limit: number;
+}
 
+/**
+ * Placeholders the statement is built with once per shape, replaced by the values at each call: the
+ * text and the parameters' order depend on the shape only, and building and compiling the statement
+ * cost as much Node CPU as running it (0.06-0.2 ms).
+ */
+const TENANT = '\u0000tenant';
+const PREFIX = '\u0000prefix';
+const wordSlot = (i: number) => `\u0000word${i}`;
+const UPPER = prefixUpperBound('');
+
+interface Compiled {
+  sql: string;
+  /** Per parameter: the placeholder it stands for. */
+  slots: readonly string[];
+}
+const compiledByDb = new WeakMap<object, Map<string, Compiled>>();
+const MAX_SHAPES = 500;
+
+function buildStatement(shape: StatementShape): RawBuilder<Row> {
+  const words = Array.from({ length: shape.words }, (_, i) => wordSlot(i));
+  const names = shape.mode === 'none' ? [] : nameArms(shape, TENANT, words);
+  const addresses = shape.prefix ? addressArms(shape, TENANT, PREFIX) : [];
   const ctes: RawBuilder<unknown>[] = [];
-  if (gated) ctes.push(...rarityCtes(r.tenantId, r.tokens));
+  if (shape.mode === 'gated') ctes.push(...rarityCtes(TENANT, words));
   if (names.length > 0) ctes.push(sql`n as materialized (${sql.join(names, sql` union all `)})`);
   if (addresses.length > 0) ctes.push(sql`a as materialized (${sql.join(addresses, sql` union all `)})`);
   const matchRows: RawBuilder<unknown>[] = [];
@@ -230,15 +259,48 @@ export async function readAutocomplete(db: Kysely<Database>, r: AutocompleteRead
   if (addresses.length > 0) {
     // Address-only matches rank below every name match: when the names fill the limit, only exact
     // addresses can still enter the result (autocomplete.ts ranks), so the others are not returned.
-    const room = names.length === 0 ? sql`` : sql` or (select count(*) from (select distinct user_id, group_id, contact_id from n) as d) < ${lit(r.limit)}`;
-    matchRows.push(sql`select 1 as o, 'address' as src, user_id, group_id, contact_id, matched from a where matched = ${r.prefix}${room}`);
+    const room = names.length === 0 ? sql`` : sql` or (select count(*) from (select distinct user_id, group_id, contact_id from n) as d) < ${lit(shape.limit)}`;
+    matchRows.push(sql`select 1 as o, 'address' as src, user_id, group_id, contact_id, matched from a where matched = ${PREFIX}${room}`);
   }
-  const { columns, joins } = detailColumns(r.tenantId);
+  const { columns, joins } = detailColumns(TENANT);
   // Ordered as autocomplete.ts offers them (names, then addresses; a candidate's first row, in byte
   // order, is its `matched` among equal matches).
-  const q = sql<Row>`with ${sql.join(ctes)} select m.src, m.user_id, m.group_id, m.contact_id, m.matched, ${columns}
+  return sql<Row>`with ${sql.join(ctes)} select m.src, m.user_id, m.group_id, m.contact_id, m.matched, ${columns}
     from (${sql.join(matchRows, sql` union all `)}) as m ${joins} order by m.o, m.matched ${PREPARED}`;
-  const rows = (await q.execute(db)).rows;
+}
+
+function compiled(db: Kysely<Database>, shape: StatementShape): Compiled {
+  let byShape = compiledByDb.get(db);
+  if (byShape === undefined) compiledByDb.set(db, (byShape = new Map()));
+  const key = `${shape.mode}:${shape.words}:${shape.prefix}:${[...shape.kinds].sort().join(',')}:${shape.limit}`;
+  let c = byShape.get(key);
+  if (c === undefined) {
+    const q = buildStatement(shape).compile(db);
+    c = { sql: q.sql, slots: q.parameters.map((p) => String(p)) };
+    if (byShape.size < MAX_SHAPES) byShape.set(key, c); // a runaway variety of shapes compiles each time rather than grow
+  }
+  return c;
+}
+
+/** R61: every match of the query and the details of the objects ranking needs, in one statement. */
+export async function readAutocomplete(db: Kysely<Database>, r: AutocompleteRead): Promise<AutocompleteRows> {
+  const n = r.tokens.length;
+  const mode = n === 0 ? 'none' : n === 1 ? 'one' : n <= GATED_MAX ? 'gated' : 'drive';
+  if (mode === 'none' && r.prefix === null) return { found: [], details: new Map() };
+  let words = r.tokens;
+  if (mode === 'gated') words = tieOrder(r.tokens);
+  if (mode === 'drive') {
+    const drive = await drivingToken(db, r.tenantId, r.tokens);
+    words = [drive, ...r.tokens.filter((t) => t !== drive)];
+  }
+  const c = compiled(db, { mode, words: n, prefix: r.prefix !== null, kinds: r.kinds, limit: r.limit });
+  const value = (slot: string): string => {
+    if (slot === TENANT) return r.tenantId;
+    if (slot === PREFIX) return r.prefix!;
+    if (slot.endsWith(UPPER)) return prefixUpperBound(value(slot.slice(0, -UPPER.length)));
+    return words[Number(slot.slice(wordSlot(0).length - 1))]!;
+  };
+  const rows = (await db.executeQuery(CompiledQuery.raw(c.sql, c.slots.map(value)))).rows as Row[];
 
   const found: MatchRow[] = [];
   const details = new Map<string, Details>();
