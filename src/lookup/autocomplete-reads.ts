@@ -8,10 +8,9 @@
  *
  * - `c0`…, `rc` (two to GATED_MAX words): the index entries of each word counted up to RARITY_CAP
  *   (each after the first only up to the previous count); the word with the fewest (ties: the
- *   longest, then the first) drives the scan;
- * - `n`: name matches. One word: the first rows of its range in byte order. Several: an arm per
- *   word that could drive, each gated by `rc` through its LIMIT (0 for every arm but the chosen one,
- *   so the others read nothing), probing each row for the other words (EXISTS on the owner's rows);
+ *   longest, then the first) drives the scan, its range bounds read from `rc`;
+ * - `n`: name matches. One word: the first rows of its range in byte order. Several: the driving
+ *   word's rows, each probed for the other words (EXISTS on the owner's rows) until enough match;
  * - `a`: the users' and groups' addresses, and the contacts' addresses, starting with the query;
  * - then every name match and the address matches that can still enter the result (exact ones, and
  *   the others only while the name matches do not fill the limit: they rank below), each row with
@@ -51,7 +50,7 @@ function addressPool(limit: number): number {
  * 9 results with 5,000, none with 1,000).
  */
 const RARITY_CAP = 5000;
-/** Words up to which the driving word is chosen inside the statement (an arm per word). */
+/** Words up to which the driving word is chosen inside the statement (a count per word, a probe per word). */
 export const GATED_MAX = 4;
 
 export type Owners = { user_id: string | null; group_id: string | null; contact_id: string | null; matched: string };
@@ -102,31 +101,35 @@ function kindFilter(kinds: Set<LookupKind>): RawBuilder<unknown> {
   return sql` and (${sql.join(ors, sql` or `)})`;
 }
 
-/** The rows of one name word's range, in byte order, at most `limit` (a literal or a gate). */
-function termRange(tenantId: string, t: string, kinds: Set<LookupKind>, limit: RawBuilder<unknown>) {
+/** The rows of a name word's range (`from`: `col >= … and col < …`), in byte order, at most `limit`. */
+function termRange(tenantId: string, range: RawBuilder<unknown>, kinds: Set<LookupKind>, limit: number) {
   return sql`select st.user_id, st.group_id, st.contact_id, st.term as matched from search_terms as st
-    where st.tenant_id = ${tenantId} and ${startsWith('st.term', t)}${kindFilter(kinds)} order by st.term limit ${limit}`;
+    where st.tenant_id = ${tenantId} and ${range}${kindFilter(kinds)} order by st.term limit ${lit(limit)}`;
 }
 
-/** Every other word prefixes some word of the row's owner. */
-function probes(others: string[]): RawBuilder<unknown> {
-  return sql.join(others.flatMap((t) => (['user_id', 'group_id', 'contact_id'] as const).map((col) =>
-    sql`(st.${sql.raw(col)} is null or exists (select 1 from search_terms as x where x.${sql.raw(col)} = st.${sql.raw(col)} and ${startsWith('x.term', t)}))`)), sql` and `);
+/** The word `t` prefixes some word of the row's owner. */
+function probe(t: string): RawBuilder<unknown> {
+  return sql.join((['user_id', 'group_id', 'contact_id'] as const).map((col) =>
+    sql`(st.${sql.raw(col)} is null or exists (select 1 from search_terms as x where x.${sql.raw(col)} = st.${sql.raw(col)} and ${startsWith('x.term', t)}))`), sql` and `);
 }
 
 /**
- * `n`'s arms over `words` (tieOrder for a gated query; the driving word first when it is known):
- * one word; several with the driver known (one arm); or several, an arm per word gated on `rc`.
+ * `n`'s arm over `words` (tieOrder for a gated query; the driving word first when it is known): one
+ * word; several with the driver known; or several, the driver being `rc`'s word (its range bounds
+ * read from `rc`, its own probe skipped): one arm, whatever the number of words, so the statement
+ * stays small to plan.
  */
-function nameArms(r: StatementShape, tenantId: string, words: string[]): RawBuilder<unknown>[] {
+function nameArm(r: StatementShape, tenantId: string, words: string[]): RawBuilder<unknown> {
   const { kinds, limit } = r;
-  if (words.length === 1) return [sql`select * from (${termRange(tenantId, words[0]!, kinds, lit(namePool(limit)))}) as n0`];
+  if (words.length === 1) return sql`select * from (${termRange(tenantId, startsWith('st.term', words[0]!), kinds, namePool(limit))}) as n0`;
   const { hits, scan } = multiPool(limit);
-  const arm = (d: string, i: number, gate: RawBuilder<unknown>) =>
-    sql`select * from (select st.user_id, st.group_id, st.contact_id, st.matched from (${termRange(tenantId, d, kinds, gate)}) as st
-      where ${probes(words.filter((t) => t !== d))} order by st.matched limit ${lit(hits)}) as ${sql.raw(`n${i}`)}`;
-  if (r.mode === 'drive') return [arm(words[0]!, 0, lit(scan))];
-  return words.map((t, i) => arm(t, i, sql`(case when (select k from rc) = ${lit(i)} then ${lit(scan)} else 0 end)`));
+  const gated = r.mode === 'gated';
+  const range = gated ? sql`st.term >= (select t from rc) and st.term < (select u from rc)` : startsWith('st.term', words[0]!);
+  const probes = gated
+    ? words.map((t, i) => sql`((select k from rc) = ${lit(i)} or (${probe(t)}))`)
+    : words.slice(1).map((t) => probe(t));
+  return sql`select * from (select st.user_id, st.group_id, st.contact_id, st.matched from (${termRange(tenantId, range, kinds, scan)}) as st
+    where ${sql.join(probes, sql` and `)} order by st.matched limit ${lit(hits)}) as n0`;
 }
 
 /** The words in the order that breaks a tie of counts: longest first, then as typed. */
@@ -143,11 +146,11 @@ function tieOrder(tokens: string[]): string[] {
 function rarityCtes(tenantId: string, order: string[]): RawBuilder<unknown>[] {
   const ctes = order.map((t, i) => {
     const cap = i === 0 ? lit(RARITY_CAP) : sql`(select n from ${sql.raw(`c${i - 1}`)})`;
-    return sql`${sql.raw(`c${i}`)} as materialized (select ${lit(i)} as k, count(*) as n from
+    return sql`${sql.raw(`c${i}`)} as materialized (select ${lit(i)} as k, cast(${t} as text) as t, cast(${prefixUpperBound(t)} as text) as u, count(*) as n from
       (select 1 as one from search_terms where tenant_id = ${tenantId} and ${startsWith('term', t)} limit ${cap}) as r)`;
   });
-  const all = sql.join(order.map((_, i) => sql`select k, n from ${sql.raw(`c${i}`)}`), sql` union all `);
-  ctes.push(sql`rc as materialized (select k from (${all}) as c order by n, k limit 1)`);
+  const all = sql.join(order.map((_, i) => sql`select k, t, u, n from ${sql.raw(`c${i}`)}`), sql` union all `);
+  ctes.push(sql`rc as materialized (select k, t, u from (${all}) as c order by n, k limit 1)`);
   return ctes;
 }
 
@@ -248,7 +251,7 @@ const MAX_SHAPES = 500;
 
 function buildStatement(shape: StatementShape): RawBuilder<Row> {
   const words = Array.from({ length: shape.words }, (_, i) => wordSlot(i));
-  const names = shape.mode === 'none' ? [] : nameArms(shape, TENANT, words);
+  const names = shape.mode === 'none' ? [] : [nameArm(shape, TENANT, words)];
   const addresses = shape.prefix ? addressArms(shape, TENANT, PREFIX) : [];
   const ctes: RawBuilder<unknown>[] = [];
   if (shape.mode === 'gated') ctes.push(...rarityCtes(TENANT, words));
