@@ -80,4 +80,23 @@ forEachDialect('loadStoreState', (open) => {
     await seedTenant(db);
     assert.deepEqual(await loadStoreState(db, TENANT, CONN), { users: [], groups: [], contacts: [], foreignAddresses: [], archives: [] });
   });
+
+  test('a cooperative load (a sync loading beside its directory read) returns the same state and lets other work run meanwhile', async () => {
+    const { db } = await open();
+    await seedTenant(db);
+    // 5,000 users with memberships: more rows than one yield step on SQLite.
+    const ops = [];
+    for (let i = 0; i < 5_000; i++) ops.push(addUser(`c-${i}`, `c${i}@example.com`, i % 3 === 0 ? [`c${i}.x@example.org`] : []));
+    ops.push({ op: 'upsert_group' as const, groupId: null, anchor: 'g-1', dn: 'cn=g1,dc=example,dc=com', name: 'G1', address: null },
+      { op: 'set_members' as const, groupAnchor: 'g-1', add: Array.from({ length: 4_500 }, (_, i) => `c-${i}`), remove: [] });
+    await applyPlan(db, plan(ops), ctx());
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 0);
+    const cooperative = await loadStoreState(db, TENANT, CONN, { cooperative: true });
+    clearInterval(timer);
+    assert.deepEqual(cooperative, await loadStoreState(db, TENANT, CONN));
+    assert.equal(cooperative.users.length, 5_000);
+    assert.equal(cooperative.groups[0]?.memberAnchors.length, 4_500);
+    assert.ok(ticks > 0, 'timers ran while the store was loading');
+  });
 });

@@ -19,6 +19,7 @@ import type {
   UserSource,
   UserState,
 } from '../core/model.ts';
+import { isPostgres } from './batch.ts';
 import type { Database } from './schema.ts';
 
 const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -57,13 +58,41 @@ function groupInto<K, V>(map: Map<K, V[]>, key: K, value: V): void {
  * REPEATABLE READ on PostgreSQL; SQLite's read transaction is a snapshot in WAL mode).
  * Throws RosterError('internal') if a user has no primary address row (a broken invariant).
  */
-export async function loadStoreState(db: Kysely<Database>, tenantId: string, connectionId: string): Promise<StoreState> {
+export async function loadStoreState(
+  db: Kysely<Database>,
+  tenantId: string,
+  connectionId: string,
+  opts: LoadOptions = {},
+): Promise<StoreState> {
   const rows = await db
     .transaction()
     .setIsolationLevel('repeatable read')
     .setAccessMode('read only')
-    .execute((trx) => readRows(trx, tenantId, connectionId));
+    .execute((trx) => readRows(trx, tenantId, connectionId, opts.cooperative === true && !isPostgres(trx)));
   return buildState(rows, connectionId);
+}
+
+export interface LoadOptions {
+  /**
+   * Let other work of the process run while loading (a sync loads the store while its directory read
+   * waits on the server). PostgreSQL's queries are asynchronous anyway; SQLite's are synchronous, so
+   * the two big ones (users, memberships) are stepped row by row, handing the event loop back every
+   * YIELD_ROWS rows. Same rows, same snapshot (one read transaction).
+   */
+  cooperative?: boolean;
+}
+
+/** Rows between two turns of the event loop in a cooperative load on SQLite (~5 ms of stepping). */
+const YIELD_ROWS = 2_000;
+
+/** Every row of `q`, stepped as a stream with the event loop handed back every YIELD_ROWS rows. */
+async function collectYielding<R>(q: { stream(): AsyncIterableIterator<R> }): Promise<R[]> {
+  const out: R[] = [];
+  for await (const r of q.stream()) {
+    out.push(r);
+    if (out.length % YIELD_ROWS === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return out;
 }
 
 /** What StoreUser needs: every user column but tenant_id and the row times (less to materialize at 100k). */
@@ -72,17 +101,17 @@ const USER_COLUMNS = [
   'department', 'notes', 'kerberos_name', 'ntlm_name', 'connection_id', 'anchor', 'dn', 'flag_reason', 'flagged_at', 'delete_after',
 ] as const;
 
-function readRows(db: Kysely<Database>, tenantId: string, connectionId: string) {
+function readRows(db: Kysely<Database>, tenantId: string, connectionId: string, yielding: boolean) {
+  const all = <R>(q: { execute(): Promise<R[]>; stream(): AsyncIterableIterator<R> }): Promise<R[]> => (yielding ? collectYielding(q) : q.execute());
   return Promise.all([
     // Each user with its primary in one row (the partial unique index on primary rows serves the
     // join): 100,000 address rows fewer to materialize than reading every address of the tenant.
-    db
+    all(db
       .selectFrom('users as u')
       .leftJoin('addresses as p', (j) => j.onRef('p.user_id', '=', 'u.id').on('p.role', '=', 'primary'))
       .select(USER_COLUMNS.map((c) => `u.${c}` as const))
       .select('p.address as primary_address')
-      .where('u.tenant_id', '=', tenantId)
-      .execute(),
+      .where('u.tenant_id', '=', tenantId)),
     db.selectFrom('addresses').select(['address', 'user_id']).where('tenant_id', '=', tenantId).where('role', '=', 'alias').execute(),
     db.selectFrom('groups').select(['id', 'anchor', 'dn', 'name']).where('connection_id', '=', connectionId).execute(),
     db
@@ -92,7 +121,7 @@ function readRows(db: Kysely<Database>, tenantId: string, connectionId: string) 
       // Driven by the tenant's groups (few) rather than the tenant's addresses (many).
       .where('g.tenant_id', '=', tenantId)
       .execute(),
-    db.selectFrom('memberships').select(['group_anchor', 'member_anchor']).where('connection_id', '=', connectionId).execute(),
+    all(db.selectFrom('memberships').select(['group_anchor', 'member_anchor']).where('connection_id', '=', connectionId)),
     db.selectFrom('contacts').select(['id', 'anchor', 'dn', 'name']).where('connection_id', '=', connectionId).execute(),
     db
       .selectFrom('contact_addresses as ca')

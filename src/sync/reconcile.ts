@@ -40,6 +40,11 @@ export interface ReconcileInput {
   /** The complete read, handed over: reconcile sets `current` to null once planned, so it can be freed. */
   snapshot: { current: DirectorySnapshot | null };
   settings: RunSettings;
+  /**
+   * The store as the planner sees it, when the caller started loading it already (runSync loads it
+   * while the directory read waits on the server); absent: loaded here.
+   */
+  state?: Promise<StoreState>;
   /** R41: the connection's hold threshold; absent = the defaults (DEFAULT_HOLD_THRESHOLD). */
   holdThreshold?: HoldThreshold;
   onProgress?: (p: SyncProgress) => void;
@@ -101,7 +106,7 @@ async function connectionSettingsJson(db: Kysely<Database>, connectionId: string
 
 export async function reconcile(db: Kysely<Database>, i: ReconcileInput): Promise<string> {
   i.onProgress?.({ phase: 'load' });
-  let state: StoreState | null = await loadStoreState(db, i.tenantId, i.connectionId);
+  let state: StoreState | null = await (i.state ?? loadStoreState(db, i.tenantId, i.connectionId));
   i.onProgress?.({ phase: 'plan' });
   let snapshot = i.snapshot.current;
   if (snapshot === null) throw new Error('reconcile: the snapshot was already used');

@@ -1,6 +1,6 @@
 /**
  * One sync run of one connection (DESIGN: the imperative shell around planRun):
- * claim → decrypt → read → load state → settings → plan → guard → store / apply.
+ * claim → decrypt → settings → read, with the store state loading beside it → plan → guard → store / apply.
  * Dry runs (R19) take the same path and stop before applying. Any failure marks the run
  * 'failed' with its code and changes nothing else (R5): applyPlan is one transaction.
  */
@@ -8,7 +8,8 @@ import type { Store } from '../store/db.ts';
 import { holdThresholdOf, type ConnectionSettings } from '../core/connection.ts';
 import { RosterError, isRosterError, type ErrorCode } from '../core/errors.ts';
 import { readDirectory, type ReadResult } from '../directory/read-directory.ts';
-import type { DirectorySnapshot } from '../core/model.ts';
+import type { DirectorySnapshot, StoreState } from '../core/model.ts';
+import { loadStoreState } from '../store/load-state.ts';
 import { serverKey } from '../directory/server-health.ts';
 import { decryptSecret } from './secrets.ts';
 import { claimRun } from './run-claim.ts';
@@ -64,6 +65,7 @@ export async function runSync(store: Store, o: RunSyncOptions): Promise<RunRecor
   let serverUsed: string | null = null;
   // R55: servers (listed or SRV-discovered) ordered healthy first; attempts recorded on the run.
   let selection: ServerSelection | null = null;
+  let state: Promise<StoreState> | undefined;
   const saveAttempts = async (): Promise<void> => {
     if (selection !== null) await saveServerAttempts(db, { runId: run.id, connectionId: conn.id, attempts: selection.attempts, nowMs: Date.now() });
   };
@@ -72,6 +74,11 @@ export async function runSync(store: Store, o: RunSyncOptions): Promise<RunRecor
     const runSettings = await loadRunSettings(db, { id: conn.id, tenantId: o.tenantId, name: conn.name, priority: conn.priority, settings });
     o.onProgress?.({ phase: 'read', entries: 0 });
     selection = await selectServers(db, conn.id, settings, Date.now());
+    // The store is loaded while the read waits on the directory server (about half of a big read is
+    // waiting): the same snapshot of the store, one read transaction, taken before the read instead
+    // of after it. Nothing is planned before the read is complete (R5).
+    state = loadStoreState(db, o.tenantId, o.connectionId, { cooperative: true });
+    state.catch(() => {}); // awaited by reconcile, or below when the read fails
     // reconcile takes the snapshot over and lets it go once planned (peak memory at 100k users).
     const snapshot = { current: null as DirectorySnapshot | null };
     {
@@ -93,12 +100,15 @@ export async function runSync(store: Store, o: RunSyncOptions): Promise<RunRecor
       started,
       serverUsed,
       snapshot,
+      state,
       settings: runSettings,
       holdThreshold: holdThresholdOf(settings),
       ...(o.onProgress === undefined ? {} : { onProgress: o.onProgress }),
     });
     return readRunRecord(db, run.id);
   } catch (e) {
+    // A load still going holds SQLite's one connection: let it end before the run is recorded.
+    await state?.catch(() => {});
     const code: ErrorCode = isRosterError(e) ? e.code : 'internal';
     const message = e instanceof Error ? e.message : String(e);
     await finishRun(db, run.id, started, { status: 'failed', server_used: serverUsed, error: message, error_code: code });
