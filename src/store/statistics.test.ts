@@ -6,7 +6,7 @@ import { dirUser, details, seedTenant, snapshot, syncSnapshot } from '../../test
 import { refreshPlannerStatistics } from './statistics.ts';
 
 forEachDialect('planner statistics after a large apply', (open, factory) => {
-  test('refreshPlannerStatistics leaves statistics for the tables a sync fills (lookups are planned on them)', async () => {
+  test('refreshPlannerStatistics leaves statistics for the tables a sync fills (lookups are planned on them); PostgreSQL vacuums them too', async () => {
     const { db } = await open();
     await seedTenant(db);
     const users = Array.from({ length: 300 }, (_, i) => dirUser(`a${i}`, `u${i}@example.com`, { details: details({ displayName: `User Number${i}` }) }));
@@ -18,6 +18,11 @@ forEachDialect('planner statistics after a large apply', (open, factory) => {
     } else {
       const rows = await sql<{ tablename: string }>`select distinct tablename from pg_stats where schemaname = current_schema() and tablename in ('users', 'addresses', 'search_terms')`.execute(db);
       assert.deepEqual(rows.rows.map((r) => r.tablename).sort(), ['addresses', 'search_terms', 'users']);
+      // Vacuumed too (not only analyzed): the visibility map is what lets index-only scans skip the table.
+      const vac = await sql<{ relname: string; last_vacuum: unknown }>`
+        select relname, last_vacuum from pg_stat_user_tables where relname in ('users', 'addresses', 'search_terms')`.execute(db);
+      assert.equal(vac.rows.length, 3);
+      for (const r of vac.rows) assert.ok(r.last_vacuum !== null, `${r.relname} vacuumed`);
     }
   });
 });
