@@ -89,7 +89,6 @@ forEachDialect('bulk load: deferred index builds', (open) => {
     await s.db.transaction().execute(async (trx) => {
       await deferIndexes(trx, { users: 20 }, { minRows: 5 });
       assert.ok((await indexDefinitions(trx, s.dialect))['users_tenant_ix'] !== undefined);
-      await trx.selectFrom('users').select('id').limit(1).execute();
     });
   });
 

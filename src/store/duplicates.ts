@@ -82,7 +82,7 @@ function duplicateKeys(table: 'users' | 'groups' | 'contacts', column: string, k
 
 /** The keys `query` (a duplicateKeys statement) returns. */
 async function repeatedKeys(db: Kysely<Database>, query: RawBuilder<unknown>): Promise<string[]> {
-  return (await sql<{ k: string }>`${query}`.execute(db)).rows.map((r) => r.k);
+  return (await query.execute(db)).rows.map((r) => (r as { k: string }).k);
 }
 
 /** Bound keys per IN list, far below both dialects' parameter limits. */
